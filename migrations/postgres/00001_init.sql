@@ -1,0 +1,3 @@
+-- +goose Up
+-- (schema written by the postgres backend)
+SELECT 1;

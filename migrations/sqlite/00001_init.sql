@@ -1,0 +1,3 @@
+-- +goose Up
+-- (schema written by the sqlite backend)
+SELECT 1;
