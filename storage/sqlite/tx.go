@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common; every store method
+// runs its SQL through the one q(ctx) picks.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// txKey is keyed by the store so that a transaction of one database is
+// never used by another Store sharing the context.
+type txKey struct{ s *Store }
+
+// txHandle is the transaction carried by a context. owner is false for a
+// nested BeginTx, whose Commit/Rollback leave the decision to the outer one.
+type txHandle struct {
+	tx    *sql.Tx
+	owner bool
+}
+
+func (s *Store) txFrom(ctx context.Context) *txHandle {
+	h, _ := ctx.Value(txKey{s}).(*txHandle)
+	return h
+}
+
+// q returns the transaction in ctx, or the pool.
+func (s *Store) q(ctx context.Context) querier {
+	if h := s.txFrom(ctx); h != nil {
+		return h.tx
+	}
+	return s.db
+}
+
+// BeginTx starts a write transaction (BEGIN IMMEDIATE, see dsn) and returns
+// a context carrying it. On a context that already carries one it is a
+// no-op: the returned context's Commit and Rollback do nothing.
+func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
+	if h := s.txFrom(ctx); h != nil {
+		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false}), nil
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return ctx, fmt.Errorf("sqlite: begin: %w", mapErr(err))
+	}
+	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true}), nil
+}
+
+// Commit commits the transaction started by the BeginTx that returned ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	h := s.txFrom(ctx)
+	if h == nil {
+		return errors.New("sqlite: commit: no transaction in context")
+	}
+	if !h.owner {
+		return nil
+	}
+	defer s.forget(h.tx)
+	if err := h.tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Rollback aborts the transaction started by the BeginTx that returned ctx.
+// Rolling back a transaction that already ended is not an error, so it can
+// be deferred unconditionally.
+func (s *Store) Rollback(ctx context.Context) error {
+	h := s.txFrom(ctx)
+	if h == nil {
+		return errors.New("sqlite: rollback: no transaction in context")
+	}
+	if !h.owner {
+		return nil
+	}
+	defer s.forget(h.tx)
+	if err := h.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("sqlite: rollback: %w", mapErr(err))
+	}
+	return nil
+}
+
+// inTx runs fn inside the caller's transaction if ctx carries one, or in a
+// transaction of its own, for operations that need several statements to
+// be atomic (compare-and-swap).
+func (s *Store) inTx(ctx context.Context, fn func(q querier) error) (err error) {
+	if h := s.txFrom(ctx); h != nil {
+		return fn(h.tx)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapErr(err))
+	}
+	defer func() {
+		s.forget(tx)
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// begin starts a transaction and registers it for Close.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		// Close ran while BEGIN was waiting for the write lock.
+		_ = tx.Rollback()
+		return nil, errors.New("store is closed")
+	}
+	s.txs[tx] = struct{}{}
+	return tx, nil
+}
+
+// forget unregisters a transaction that ended.
+func (s *Store) forget(tx *sql.Tx) {
+	s.mu.Lock()
+	delete(s.txs, tx)
+	s.mu.Unlock()
+}
