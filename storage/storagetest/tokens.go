@@ -1,0 +1,251 @@
+package storagetest
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sesameauth/sesame/storage"
+)
+
+// binary is opaque data with bytes that do not survive a text column (NUL,
+// invalid UTF-8): Data and Successor must be stored verbatim.
+var binary = []byte{0x00, 0xff, 0xfe, '{', '"', 0x80, 0x00, '\n', 0xc3}
+
+// token returns an active record of kind with every field but FirstUsedAt
+// and Successor set.
+func token(kind storage.TokenKind, sig, requestID string, requested time.Time) storage.TokenRecord {
+	return storage.TokenRecord{
+		Kind:        kind,
+		Signature:   sig,
+		RequestID:   requestID,
+		ClientID:    "client-1",
+		Subject:     "user-1",
+		Active:      true,
+		RequestedAt: requested,
+		ExpiresAt:   requested.Add(time.Hour),
+		Data:        append([]byte(sig+":"), binary...),
+	}
+}
+
+func tokenSigs(rs []storage.TokenRecord) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Signature)
+	}
+	return out
+}
+
+func testTokens(t *testing.T, h Harness) {
+	t.Run("create then get every field", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		rt := token(storage.KindRefreshToken, "sig-rt", "req-1", base.In(zone))
+		rt.AccessSignature = "sig-at"
+		used := token(storage.KindAccessToken, "sig-used", "req-1", base)
+		used.FirstUsedAt, used.Successor = ptr(at(time.Minute)), []byte{0x01, 0x00, 0x02}
+		empty := token(storage.KindOIDC, "sig-empty", "req-1", base)
+		empty.Data = []byte{}
+		for _, rec := range []storage.TokenRecord{rt, used, empty} {
+			ok(t, s.CreateToken(ctx, rec), "CreateToken "+rec.Signature)
+			got, err := s.GetToken(ctx, rec.Kind, rec.Signature)
+			ok(t, err, "GetToken "+rec.Signature)
+			checkRecord(t, "token "+rec.Signature, rec, got)
+		}
+	})
+
+	t.Run("same signature in different kinds is allowed", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		kinds := []storage.TokenKind{storage.KindAuthorizeCode, storage.KindAccessToken, storage.KindRefreshToken, storage.KindPKCE, storage.KindOIDC}
+		for _, k := range kinds {
+			rec := token(k, "shared", "req-"+string(k), base)
+			ok(t, s.CreateToken(ctx, rec), "CreateToken kind "+string(k))
+		}
+		for _, k := range kinds {
+			got, err := s.GetToken(ctx, k, "shared")
+			ok(t, err, "GetToken kind "+string(k))
+			if got.Kind != k || got.RequestID != "req-"+string(k) {
+				t.Errorf("GetToken(%s) returned kind %s request %s", k, got.Kind, got.RequestID)
+			}
+		}
+	})
+
+	t.Run("duplicate kind and signature conflicts", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		first := token(storage.KindAccessToken, "sig", "req-1", base)
+		ok(t, s.CreateToken(ctx, first), "CreateToken")
+		wantErr(t, s.CreateToken(ctx, token(storage.KindAccessToken, "sig", "req-2", at(time.Hour))), storage.ErrConflict, "second CreateToken")
+		got, err := s.GetToken(ctx, storage.KindAccessToken, "sig")
+		ok(t, err, "GetToken")
+		checkRecord(t, "token after the refused create", first, got)
+	})
+
+	t.Run("missing and deleted", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		_, err := s.GetToken(ctx, storage.KindAccessToken, "nope")
+		wantErr(t, err, storage.ErrNotFound, "GetToken")
+		ok(t, s.DeleteToken(ctx, storage.KindAccessToken, "nope"), "DeleteToken of a missing record")
+		ok(t, s.CreateToken(ctx, token(storage.KindAccessToken, "sig", "req-1", base)), "CreateToken access")
+		ok(t, s.CreateToken(ctx, token(storage.KindRefreshToken, "sig", "req-1", base)), "CreateToken refresh")
+		ok(t, s.DeleteToken(ctx, storage.KindAccessToken, "sig"), "DeleteToken")
+		_, err = s.GetToken(ctx, storage.KindAccessToken, "sig")
+		wantErr(t, err, storage.ErrNotFound, "GetToken after delete")
+		_, err = s.GetToken(ctx, storage.KindRefreshToken, "sig")
+		ok(t, err, "GetToken of the same signature in another kind")
+	})
+
+	t.Run("deactivate: first wins, second conflicts", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		rec := token(storage.KindRefreshToken, "sig", "req-1", base)
+		ok(t, s.CreateToken(ctx, rec), "CreateToken")
+		succ := []byte{0x00, 's', 'u', 'c', 0xff}
+		ok(t, s.DeactivateToken(ctx, storage.KindRefreshToken, "sig", at(time.Minute), succ), "first DeactivateToken")
+		got, err := s.GetToken(ctx, storage.KindRefreshToken, "sig")
+		ok(t, err, "GetToken of an inactive record")
+		want := rec
+		want.Active, want.FirstUsedAt, want.Successor = false, ptr(at(time.Minute)), succ
+		checkRecord(t, "token after the first deactivation", want, got)
+
+		wantErr(t, s.DeactivateToken(ctx, storage.KindRefreshToken, "sig", at(time.Hour), []byte("other")), storage.ErrConflict,
+			"second DeactivateToken")
+		got, err = s.GetToken(ctx, storage.KindRefreshToken, "sig")
+		ok(t, err, "GetToken")
+		checkRecord(t, "token after the refused deactivation", want, got)
+
+		wantErr(t, s.DeactivateToken(ctx, storage.KindRefreshToken, "nope", base, nil), storage.ErrNotFound, "DeactivateToken of a missing record")
+		wantErr(t, s.DeactivateToken(ctx, storage.KindAccessToken, "sig", base, nil), storage.ErrNotFound, "DeactivateToken in another kind")
+	})
+
+	t.Run("deactivate keeps an earlier FirstUsedAt and a nil successor stores nothing", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		rec := token(storage.KindRefreshToken, "sig", "req-1", base)
+		rec.FirstUsedAt = ptr(at(time.Second))
+		ok(t, s.CreateToken(ctx, rec), "CreateToken")
+		ok(t, s.DeactivateToken(ctx, storage.KindRefreshToken, "sig", at(time.Hour), nil), "DeactivateToken")
+		got, err := s.GetToken(ctx, storage.KindRefreshToken, "sig")
+		ok(t, err, "GetToken")
+		want := rec
+		want.Active = false
+		checkRecord(t, "token after deactivation", want, got)
+	})
+
+	t.Run("concurrent deactivation: exactly one of 8 wins", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		ok(t, s.CreateToken(ctx, token(storage.KindRefreshToken, "sig", "req-1", base)), "CreateToken")
+		errs := contend(8, func(i int) error {
+			return s.DeactivateToken(ctx, storage.KindRefreshToken, "sig", at(time.Duration(i+1)*time.Second), fmt.Appendf(nil, "successor-%d", i))
+		})
+		w := oneWinner(t, errs, storage.ErrConflict, "DeactivateToken")
+		got, err := s.GetToken(ctx, storage.KindRefreshToken, "sig")
+		ok(t, err, "GetToken")
+		if got.Active {
+			t.Error("token still active after the race")
+		}
+		if w >= 0 {
+			if want := fmt.Appendf(nil, "successor-%d", w); !bytes.Equal(got.Successor, want) {
+				t.Errorf("successor %q, want the winner's %q", got.Successor, want)
+			}
+			if got.FirstUsedAt == nil || !sameTime(*got.FirstUsedAt, at(time.Duration(w+1)*time.Second)) {
+				t.Errorf("FirstUsedAt %v, want the winner's %v", got.FirstUsedAt, at(time.Duration(w+1)*time.Second))
+			}
+		}
+	})
+
+	t.Run("family operations are scoped to kind and request id", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		// Family req-1: three access tokens (one already inactive) and a
+		// refresh token; family req-2: one access token. Created in
+		// RequestedAt order so "oldest first" is unambiguous.
+		recs := []storage.TokenRecord{
+			token(storage.KindAccessToken, "at-1", "req-1", at(1*time.Second)),
+			token(storage.KindRefreshToken, "rt-1", "req-1", at(2*time.Second)),
+			token(storage.KindAccessToken, "at-2", "req-1", at(3*time.Second)),
+			token(storage.KindAccessToken, "at-other", "req-2", at(4*time.Second)),
+			token(storage.KindAccessToken, "at-3", "req-1", at(5*time.Second)),
+		}
+		recs[4].Active = false
+		for _, r := range recs {
+			ok(t, s.CreateToken(ctx, r), "CreateToken "+r.Signature)
+		}
+		list := func(kind storage.TokenKind, req string) []string {
+			t.Helper()
+			rs, err := s.ListByRequestID(ctx, kind, req)
+			ok(t, err, "ListByRequestID")
+			return tokenSigs(rs)
+		}
+		orderedEqual(t, "ListByRequestID access req-1", list(storage.KindAccessToken, "req-1"), []string{"at-1", "at-2", "at-3"})
+		orderedEqual(t, "ListByRequestID refresh req-1", list(storage.KindRefreshToken, "req-1"), []string{"rt-1"})
+		orderedEqual(t, "ListByRequestID of an unknown family", list(storage.KindAccessToken, "req-nope"), nil)
+		rs, err := s.ListByRequestID(ctx, storage.KindRefreshToken, "req-1")
+		ok(t, err, "ListByRequestID")
+		if len(rs) == 1 {
+			checkRecord(t, "listed record", recs[1], rs[0])
+		}
+
+		n, err := s.DeactivateByRequestID(ctx, storage.KindAccessToken, "req-1")
+		wantCount(t, n, err, 2, "DeactivateByRequestID access req-1 (rows that changed)")
+		for sig, active := range map[string]bool{"at-1": false, "at-2": false, "at-3": false, "at-other": true} {
+			got, err := s.GetToken(ctx, storage.KindAccessToken, sig)
+			ok(t, err, "GetToken "+sig)
+			if got.Active != active {
+				t.Errorf("after DeactivateByRequestID, %s active=%v, want %v", sig, got.Active, active)
+			}
+		}
+		got, err := s.GetToken(ctx, storage.KindRefreshToken, "rt-1")
+		ok(t, err, "GetToken rt-1")
+		if !got.Active {
+			t.Error("DeactivateByRequestID(access) deactivated the family's refresh token")
+		}
+		n, err = s.DeactivateByRequestID(ctx, storage.KindAccessToken, "req-1")
+		wantCount(t, n, err, 0, "second DeactivateByRequestID (nothing left to change)")
+
+		n, err = s.DeleteByRequestID(ctx, storage.KindAccessToken, "req-1")
+		wantCount(t, n, err, 3, "DeleteByRequestID access req-1")
+		orderedEqual(t, "access req-1 after DeleteByRequestID", list(storage.KindAccessToken, "req-1"), nil)
+		orderedEqual(t, "refresh req-1 after DeleteByRequestID(access)", list(storage.KindRefreshToken, "req-1"), []string{"rt-1"})
+		orderedEqual(t, "access req-2 after DeleteByRequestID(req-1)", list(storage.KindAccessToken, "req-2"), []string{"at-other"})
+		n, err = s.DeleteByRequestID(ctx, storage.KindAccessToken, "req-1")
+		wantCount(t, n, err, 0, "second DeleteByRequestID")
+	})
+
+	t.Run("delete expired honours before and the batch limit", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		before := base
+		whole := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC) // no fraction: breaks text comparison of RFC3339Nano
+		type entry struct {
+			sig  string
+			exp  time.Time
+			kind storage.TokenKind
+		}
+		expired := []entry{
+			{"x-whole-second", whole, storage.KindAccessToken},
+			{"x-other-zone", base.Add(-time.Hour).In(zone), storage.KindRefreshToken},
+			{"x-day", base.Add(-24 * time.Hour), storage.KindAuthorizeCode},
+			{"x-100ms", base.Add(-100 * time.Millisecond), storage.KindPKCE},
+			{"x-2h", base.Add(-2 * time.Hour), storage.KindOIDC},
+		}
+		live := []entry{
+			{"l-exactly-before", before, storage.KindAccessToken},
+			{"l-next-second", whole.Add(time.Second), storage.KindRefreshToken},
+			{"l-hour-zone", base.Add(time.Hour).In(zone), storage.KindAuthorizeCode},
+		}
+		for _, e := range append(append([]entry{}, expired...), live...) {
+			r := token(e.kind, e.sig, "req-"+e.sig, e.exp.Add(-time.Hour))
+			r.ExpiresAt = e.exp
+			ok(t, s.CreateToken(ctx, r), "CreateToken "+e.sig)
+		}
+		for round, want := range []int{2, 2, 1, 0} {
+			n, err := s.DeleteExpiredTokens(ctx, before, 2)
+			wantCount(t, n, err, want, fmt.Sprintf("DeleteExpiredTokens limit 2, round %d", round+1))
+		}
+		for _, e := range expired {
+			_, err := s.GetToken(ctx, e.kind, e.sig)
+			wantErr(t, err, storage.ErrNotFound, "GetToken of expired "+e.sig)
+		}
+		for _, e := range live {
+			if _, err := s.GetToken(ctx, e.kind, e.sig); err != nil {
+				t.Errorf("GetToken of unexpired %s: %v (deleted although not expired before %v)", e.sig, err, before)
+			}
+		}
+	})
+}
