@@ -1,0 +1,352 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is every setting of the server and the CLI. The zero value is not
+// useful: build one with Default or Load.
+type Config struct {
+	Issuer      string
+	Listen      string
+	DatabaseURL string
+
+	// Secret is the raw SESAME_SECRET value (comma-separated secrets);
+	// SecretFile names a file with one secret per line. Resolve both with
+	// Keyring, never read them directly.
+	Secret              string
+	SecretFile          string
+	AllowSecretInConfig bool
+
+	TLSCert string
+	TLSKey  string
+
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	IDTokenLifetime      time.Duration
+	AuthCodeLifetime     time.Duration
+	RotateRefreshTokens  bool
+	RefreshReuseGrace    time.Duration
+
+	AccessTokenFormat     string // jwt | opaque
+	IDTokenSigningAlg     string
+	AccessTokenSigningAlg string
+	KeyRotationInterval   time.Duration // 0 = manual rotation only
+	RSAKeyBits            int
+
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+
+	AutoMigrate      bool
+	OpenRegistration bool
+	Demo             bool
+	ShutdownTimeout  time.Duration
+
+	LogFormat string // text | json
+	LogLevel  string // debug | info | warn | error
+}
+
+// Default returns the built-in defaults (already valid).
+func Default() Config {
+	var c Config
+	for _, s := range settings {
+		if err := s.set(&c, s.Default); err != nil {
+			panic(fmt.Sprintf("config: bad default for %s: %v", s.Env, err))
+		}
+	}
+	return c
+}
+
+// Sources are the inputs of Load, lowest precedence first.
+type Sources struct {
+	// File is the optional YAML file (--config); "" for none.
+	File string
+	// LookupEnv reads the environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Flags holds the values of flags the user actually set, keyed by the
+	// setting's env name (SESAME_LISTEN → "127.0.0.1:9000").
+	Flags map[string]string
+}
+
+// Load builds the configuration: defaults, then the YAML file, then SESAME_*
+// environment variables, then flags; then Validate.
+func Load(src Sources) (Config, error) {
+	c := Default()
+	fromFile := map[string]string{}
+	if src.File != "" {
+		var err error
+		if fromFile, err = readFile(src.File); err != nil {
+			return Config{}, err
+		}
+	}
+	lookup := src.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	for _, s := range settings {
+		v, ok := fromFile[s.Env]
+		if ev, set := lookup(s.Env); set {
+			v, ok = ev, true
+		}
+		if fv, set := src.Flags[s.Env]; set {
+			v, ok = fv, true
+		}
+		if !ok {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			if s.Secret {
+				return Config{}, fmt.Errorf("invalid %s: %w", s.Env, err)
+			}
+			return Config{}, fmt.Errorf("invalid %s %q: %w", s.Env, v, err)
+		}
+	}
+	for env := range src.Flags {
+		if _, ok := Lookup(env); !ok {
+			return Config{}, fmt.Errorf("config: unknown setting %s", env)
+		}
+	}
+	// A secret in a file that is usually checked in or world-readable is a
+	// leak waiting to happen; make the operator say they mean it.
+	if _, ok := fromFile["SESAME_SECRET"]; ok && !c.AllowSecretInConfig {
+		return Config{}, fmt.Errorf("config file %s: secret is refused in a config file (use SESAME_SECRET, SESAME_SECRET_FILE or set allow_secret_in_config: true)", src.File)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// readFile parses the YAML file into env-name → string value.
+func readFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	out := map[string]string{}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return out, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config file %s: must be a mapping of setting: value", path)
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		var found *Setting
+		for j := range settings {
+			if settings[j].Key() == k.Value {
+				found = &settings[j]
+				break
+			}
+		}
+		if found == nil {
+			return nil, fmt.Errorf("config file %s line %d: unknown key %q", path, k.Line, k.Value)
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("config file %s line %d: %s must be a single value", path, v.Line, k.Value)
+		}
+		if _, dup := out[found.Env]; dup {
+			return nil, fmt.Errorf("config file %s line %d: %s given twice", path, k.Line, k.Value)
+		}
+		out[found.Env] = v.Value
+	}
+	return out, nil
+}
+
+var (
+	tokenAlgs = []string{"RS256", "ES256", "EdDSA", "PS256"}
+	logLevels = []string{"debug", "info", "warn", "error"}
+)
+
+// Validate checks every setting and normalises the issuer (trailing slash
+// stripped). Errors name the setting.
+func (c *Config) Validate() error {
+	iss, err := normalizeIssuer(c.Issuer)
+	if err != nil {
+		return fmt.Errorf("invalid SESAME_ISSUER %q: %w", c.Issuer, err)
+	}
+	c.Issuer = iss
+	if err := checkListen(c.Listen); err != nil {
+		return fmt.Errorf("invalid SESAME_LISTEN %q: %w", c.Listen, err)
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return fmt.Errorf("invalid SESAME_DATABASE_URL %q: %w", redactURL(c.DatabaseURL), err)
+	}
+	if c.Secret != "" && c.SecretFile != "" {
+		return errors.New("invalid SESAME_SECRET_FILE: set only one of SESAME_SECRET and SESAME_SECRET_FILE")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("invalid SESAME_TLS_KEY: SESAME_TLS_CERT and SESAME_TLS_KEY must be set together")
+	}
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{
+		{"SESAME_ACCESS_TOKEN_LIFETIME", c.AccessTokenLifetime},
+		{"SESAME_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime},
+		{"SESAME_ID_TOKEN_LIFETIME", c.IDTokenLifetime},
+		{"SESAME_AUTH_CODE_LIFETIME", c.AuthCodeLifetime},
+		{"SESAME_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("invalid %s %q: must be greater than 0", d.env, d.v)
+		}
+	}
+	if c.RefreshReuseGrace < 0 {
+		return fmt.Errorf("invalid SESAME_REFRESH_REUSE_GRACE %q: must not be negative", c.RefreshReuseGrace)
+	}
+	if c.KeyRotationInterval < 0 {
+		return fmt.Errorf("invalid SESAME_KEY_ROTATION_INTERVAL %q: must not be negative (0 = manual)", c.KeyRotationInterval)
+	}
+	if c.AccessTokenFormat != "jwt" && c.AccessTokenFormat != "opaque" {
+		return fmt.Errorf("invalid SESAME_ACCESS_TOKEN_FORMAT %q: must be jwt or opaque", c.AccessTokenFormat)
+	}
+	if !oneOf(c.IDTokenSigningAlg, tokenAlgs) {
+		return fmt.Errorf("invalid SESAME_ID_TOKEN_SIGNING_ALG %q: must be one of %s", c.IDTokenSigningAlg, strings.Join(tokenAlgs, ", "))
+	}
+	if !oneOf(c.AccessTokenSigningAlg, tokenAlgs) {
+		return fmt.Errorf("invalid SESAME_ACCESS_TOKEN_SIGNING_ALG %q: must be one of %s", c.AccessTokenSigningAlg, strings.Join(tokenAlgs, ", "))
+	}
+	if c.RSAKeyBits < 2048 || c.RSAKeyBits > 8192 {
+		return fmt.Errorf("invalid SESAME_RSA_KEY_BITS \"%d\": must be between 2048 and 8192", c.RSAKeyBits)
+	}
+	if err := c.checkArgon2(); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("invalid SESAME_LOG_FORMAT %q: must be text or json", c.LogFormat)
+	}
+	if !oneOf(c.LogLevel, logLevels) {
+		return fmt.Errorf("invalid SESAME_LOG_LEVEL %q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+	return nil
+}
+
+// checkArgon2 enforces the OWASP password-storage floor for argon2id: at
+// least 7 MiB of memory and a memory×time cost of at least that of the
+// weakest recommended pair (m=7168 KiB, t=5), so an operator cannot make
+// stolen hashes cheap to crack by mistake.
+func (c *Config) checkArgon2() error {
+	const minMemory, minCost = 7168, 7168 * 5
+	switch {
+	case c.Argon2Parallelism < 1:
+		return fmt.Errorf("invalid SESAME_ARGON2_PARALLELISM \"%d\": must be at least 1", c.Argon2Parallelism)
+	case c.Argon2Iterations < 1:
+		return fmt.Errorf("invalid SESAME_ARGON2_ITERATIONS \"%d\": must be at least 1", c.Argon2Iterations)
+	case c.Argon2MemoryKiB < minMemory:
+		return fmt.Errorf("invalid SESAME_ARGON2_MEMORY_KIB \"%d\": must be at least %d (OWASP minimum)", c.Argon2MemoryKiB, minMemory)
+	case c.Argon2MemoryKiB > 4<<20:
+		return fmt.Errorf("invalid SESAME_ARGON2_MEMORY_KIB \"%d\": must be at most %d (4 GiB)", c.Argon2MemoryKiB, 4<<20)
+	case uint64(c.Argon2MemoryKiB)*uint64(c.Argon2Iterations) < minCost:
+		return fmt.Errorf("invalid SESAME_ARGON2_ITERATIONS \"%d\": memory × iterations must be at least %d KiB (OWASP minimum, e.g. 19456 KiB × 2)", c.Argon2Iterations, minCost)
+	}
+	return nil
+}
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopbackHost reports whether host (without port) is localhost or a
+// loopback literal, where plain http is acceptable.
+func IsLoopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+func normalizeIssuer(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a URL: %w", err)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return "", errors.New("must be an absolute URL like https://auth.example.com")
+	}
+	// OpenID Connect Discovery 1.0 §3: the issuer has no query or fragment.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return "", errors.New("must not have a query or fragment")
+	}
+	if u.User != nil {
+		return "", errors.New("must not contain user information")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopbackHost(u.Hostname()) {
+			return "", errors.New("must use https (http is allowed only for localhost, 127.0.0.1 and [::1])")
+		}
+	default:
+		return "", fmt.Errorf("scheme %q: must be https", u.Scheme)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("bad port: %w", err)
+	}
+	return nil
+}
+
+func checkDatabaseURL(raw string) error {
+	if path, ok := strings.CutPrefix(raw, "sqlite:"); ok {
+		switch {
+		case path == "":
+			return errors.New("sqlite: needs a file path, e.g. sqlite:sesame.db")
+		case strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:"):
+			// Every pooled connection would get its own empty in-memory DB.
+			return errors.New("sqlite: needs a plain file path (in-memory and file: URIs are not supported)")
+		case strings.ContainsRune(path, '?'):
+			return errors.New("sqlite: path must not contain '?'")
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL (want postgres://… or sqlite:PATH)")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("unknown scheme %q (want postgres://… or sqlite:PATH)", u.Scheme)
+	}
+	return nil
+}
+
+// SQLitePath returns the database file path when the store is SQLite.
+func (c Config) SQLitePath() (string, bool) {
+	return strings.CutPrefix(c.DatabaseURL, "sqlite:")
+}
+
+// RedactedDatabaseURL is DatabaseURL with any password masked, for logs
+// and error messages.
+func (c Config) RedactedDatabaseURL() string { return redactURL(c.DatabaseURL) }
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

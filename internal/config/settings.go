@@ -1,0 +1,140 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Setting describes one configuration setting. The same description drives
+// the environment variable, the YAML key, the command-line flag and the
+// README's table, so the four cannot drift apart.
+type Setting struct {
+	Env     string // SESAME_ACCESS_TOKEN_LIFETIME
+	Default string // "15m"
+	Usage   string // one line for --help and the README
+	// Secret settings are never echoed back in error messages.
+	Secret bool
+	set    func(c *Config, v string) error
+}
+
+// Key is the YAML key: the env name without the prefix, in lower snake case.
+func (s Setting) Key() string { return strings.ToLower(strings.TrimPrefix(s.Env, "SESAME_")) }
+
+// Flag is the command-line flag name: the YAML key with dashes.
+func (s Setting) Flag() string { return strings.ReplaceAll(s.Key(), "_", "-") }
+
+func str(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = strings.TrimSpace(v); return nil }
+}
+
+func rawStr(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func dur(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return err
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func boolean(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+func integer(bits int, f func(*Config, uint64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, bits)
+		if err != nil {
+			return fmt.Errorf("must be a non-negative integer below 2^%d", bits)
+		}
+		f(c, n)
+		return nil
+	}
+}
+
+// settings is the table of every setting, in README order.
+var settings = []Setting{
+	{Env: "SESAME_ISSUER", Default: "http://localhost:8080", Usage: "issuer URL; https required except for localhost/127.0.0.1/[::1]",
+		set: str(func(c *Config) *string { return &c.Issuer })},
+	{Env: "SESAME_LISTEN", Default: "127.0.0.1:8080", Usage: "listen address (host:port)",
+		set: str(func(c *Config) *string { return &c.Listen })},
+	{Env: "SESAME_DATABASE_URL", Default: "sqlite:sesame.db", Usage: "store: postgres://… or sqlite:PATH",
+		set: str(func(c *Config) *string { return &c.DatabaseURL })},
+	{Env: "SESAME_SECRET", Default: "", Secret: true, Usage: "system secret(s), ≥ 32 bytes each, comma-separated: first is current, the rest are old ones still accepted",
+		set: rawStr(func(c *Config) *string { return &c.Secret })},
+	{Env: "SESAME_SECRET_FILE", Default: "", Usage: "file holding the system secret(s), one per line (first is current); generated beside a SQLite DB when neither is set",
+		set: str(func(c *Config) *string { return &c.SecretFile })},
+	{Env: "SESAME_ALLOW_SECRET_IN_CONFIG", Default: "false", Usage: "accept `secret:` in the YAML file (off: secrets belong in env or a secret file)",
+		set: boolean(func(c *Config) *bool { return &c.AllowSecretInConfig })},
+	{Env: "SESAME_TLS_CERT", Default: "", Usage: "PEM certificate file: serve HTTPS directly (with SESAME_TLS_KEY)",
+		set: str(func(c *Config) *string { return &c.TLSCert })},
+	{Env: "SESAME_TLS_KEY", Default: "", Usage: "PEM private key file for SESAME_TLS_CERT",
+		set: str(func(c *Config) *string { return &c.TLSKey })},
+	{Env: "SESAME_ACCESS_TOKEN_LIFETIME", Default: "15m", Usage: "access token lifetime",
+		set: dur(func(c *Config) *time.Duration { return &c.AccessTokenLifetime })},
+	{Env: "SESAME_REFRESH_TOKEN_LIFETIME", Default: "720h", Usage: "refresh token lifetime",
+		set: dur(func(c *Config) *time.Duration { return &c.RefreshTokenLifetime })},
+	{Env: "SESAME_ID_TOKEN_LIFETIME", Default: "1h", Usage: "ID token lifetime",
+		set: dur(func(c *Config) *time.Duration { return &c.IDTokenLifetime })},
+	{Env: "SESAME_AUTH_CODE_LIFETIME", Default: "10m", Usage: "authorization code lifetime",
+		set: dur(func(c *Config) *time.Duration { return &c.AuthCodeLifetime })},
+	{Env: "SESAME_ROTATE_REFRESH_TOKENS", Default: "true", Usage: "rotate refresh tokens on use; reuse of a rotated token revokes the whole family",
+		set: boolean(func(c *Config) *bool { return &c.RotateRefreshTokens })},
+	{Env: "SESAME_REFRESH_REUSE_GRACE", Default: "0s", Usage: "retry window for a just-rotated refresh token (0 = strict)",
+		set: dur(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
+	{Env: "SESAME_ACCESS_TOKEN_FORMAT", Default: "jwt", Usage: "jwt (RFC 9068) or opaque; a client may override",
+		set: str(func(c *Config) *string { return &c.AccessTokenFormat })},
+	{Env: "SESAME_ID_TOKEN_SIGNING_ALG", Default: "RS256", Usage: "ID token signing algorithm: RS256, ES256, EdDSA or PS256",
+		set: str(func(c *Config) *string { return &c.IDTokenSigningAlg })},
+	{Env: "SESAME_ACCESS_TOKEN_SIGNING_ALG", Default: "ES256", Usage: "JWT access token signing algorithm: ES256, EdDSA, RS256 or PS256",
+		set: str(func(c *Config) *string { return &c.AccessTokenSigningAlg })},
+	{Env: "SESAME_KEY_ROTATION_INTERVAL", Default: "2160h", Usage: "automatic signing-key rotation interval (0 = manual only)",
+		set: dur(func(c *Config) *time.Duration { return &c.KeyRotationInterval })},
+	{Env: "SESAME_RSA_KEY_BITS", Default: "2048", Usage: "size of generated RSA signing keys (≥ 2048)",
+		set: integer(32, func(c *Config, n uint64) { c.RSAKeyBits = int(n) })},
+	{Env: "SESAME_ARGON2_MEMORY_KIB", Default: "19456", Usage: "argon2id memory per password hash, KiB (OWASP minimum 19456 with 2 iterations)",
+		set: integer(32, func(c *Config, n uint64) { c.Argon2MemoryKiB = uint32(n) })},
+	{Env: "SESAME_ARGON2_ITERATIONS", Default: "2", Usage: "argon2id iterations",
+		set: integer(32, func(c *Config, n uint64) { c.Argon2Iterations = uint32(n) })},
+	{Env: "SESAME_ARGON2_PARALLELISM", Default: "1", Usage: "argon2id lanes",
+		set: integer(8, func(c *Config, n uint64) { c.Argon2Parallelism = uint8(n) })},
+	{Env: "SESAME_AUTO_MIGRATE", Default: "true", Usage: "apply pending schema migrations at start-up (serve --no-migrate turns it off)",
+		set: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
+	{Env: "SESAME_OPEN_REGISTRATION", Default: "false", Usage: "allow dynamic client registration without an initial access token",
+		set: boolean(func(c *Config) *bool { return &c.OpenRegistration })},
+	{Env: "SESAME_DEMO", Default: "true", Usage: "on first start of an empty SQLite store, create a demo user and client and print them",
+		set: boolean(func(c *Config) *bool { return &c.Demo })},
+	{Env: "SESAME_SHUTDOWN_TIMEOUT", Default: "15s", Usage: "how long in-flight requests may run after SIGTERM",
+		set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
+		set: str(func(c *Config) *string { return &c.LogFormat })},
+	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",
+		set: str(func(c *Config) *string { return &c.LogLevel })},
+}
+
+// Settings returns every setting, in documentation order.
+func Settings() []Setting { return append([]Setting(nil), settings...) }
+
+// Lookup returns the setting with the given env name.
+func Lookup(env string) (Setting, bool) {
+	for _, s := range settings {
+		if s.Env == env {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/config"
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+	"github.com/sesameauth/sesame/storage/dial"
+)
+
+// Server holds every long-lived dependency of the running process.
+type Server struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Store    storage.Store
+	Migrator dial.Migrator
+	Ring     *secret.Keyring
+	App      *app.Service
+	Engine   *gin.Engine
+
+	out       io.Writer // where first-start demo credentials are printed
+	now       func() time.Time
+	tls       *tls.Config
+	closeOnce sync.Once
+}
+
+// Option adjusts New.
+type Option func(*Server)
+
+// WithOutput sets where the demo credentials are printed (default stdout).
+// They go to the terminal, never to the log.
+func WithOutput(w io.Writer) Option { return func(s *Server) { s.out = w } }
+
+// WithClock injects the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// New opens the store and builds the server. On error everything opened so
+// far is closed again.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, Logger: logger, out: os.Stdout, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+
+	// 1. TLS material first: a bad certificate should fail before any
+	//    database work.
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("invalid SESAME_TLS_CERT/SESAME_TLS_KEY: %w", err)
+		}
+		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+
+	// 2. Store and schema.
+	if s.Store, s.Migrator, err = dial.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Store.Close()
+		}
+	}()
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+
+	// 3. System secret and use cases.
+	ring, source, err := cfg.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	s.Ring = ring
+	logger.Info("system secret loaded", "source", source)
+	s.App = app.New(s.Store, s.Ring, password.Params{
+		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
+	}, s.now)
+
+	// 4. First-start demo data (SQLite only).
+	if err := s.bootstrapDemo(ctx); err != nil {
+		return nil, fmt.Errorf("demo bootstrap: %w", err)
+	}
+
+	// 5. HTTP.
+	s.Engine = newEngine(logger)
+	if err := s.mount(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) migrate(ctx context.Context) error {
+	if s.Config.AutoMigrate {
+		n, err := s.Migrator.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+		s.Logger.Info("schema up to date", "applied", n)
+		return nil
+	}
+	status, err := s.Migrator.MigrationStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	pending := 0
+	for _, st := range status {
+		if !st.Applied {
+			pending++
+		}
+	}
+	if pending > 0 {
+		return fmt.Errorf("%d schema migration(s) pending: run `sesame migrate up` first (or start without --no-migrate)", pending)
+	}
+	return nil
+}
+
+// mount registers every route. Feature handlers (oauth, oidc, web, admin)
+// are built in New after step 4 from the fields of s, kept on s, and
+// mounted here, each with its own Mount(r gin.IRouter); a handler whose
+// New rejects a missing dependency makes New fail.
+func (s *Server) mount() error {
+	s.Engine.GET("/healthz", s.healthz)
+	s.Engine.GET("/readyz", s.readyz)
+	return nil
+}
+
+// Handler is the HTTP handler (for httptest in end-to-end tests).
+func (s *Server) Handler() http.Handler { return s.Engine }
+
+// Run listens on Config.Listen and serves until ctx ends (see Serve).
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.Config.Listen)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listen on %s (SESAME_LISTEN): %w", s.Config.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then stops accepting connections,
+// lets in-flight requests finish for up to ShutdownTimeout and closes the
+// store. It returns nil after a clean drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	srv := &http.Server{
+		Handler:           s.Engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+		TLSConfig:         s.tls,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.tls != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	scheme := "http"
+	if s.tls != nil {
+		scheme = "https"
+	}
+	s.Logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "issuer", s.Config.Issuer)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.Logger.Info("shutting down", "timeout", s.Config.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	s.Logger.Info("stopped")
+	return nil
+}
+
+// Close releases the store. It is safe to call more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		if s.Store != nil {
+			if err := s.Store.Close(); err != nil {
+				s.Logger.Warn("close store", "err", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// txKey is the context key of the transaction started by BeginTx.
+type txKey struct{}
+
+// txHandle is what BeginTx puts in the context. owner is false for a
+// nested BeginTx, whose Commit and Rollback must leave the outer
+// transaction alone.
+type txHandle struct {
+	tx    pgx.Tx
+	owner bool
+}
+
+func txFrom(ctx context.Context) *txHandle {
+	h, _ := ctx.Value(txKey{}).(*txHandle)
+	return h
+}
+
+// BeginTx starts a READ COMMITTED transaction and returns a context that
+// carries it. On a context that already carries one it starts nothing and
+// the returned context's Commit and Rollback are no-ops. A transaction is
+// one connection: its context must not be used by several goroutines at
+// once.
+func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
+	if h := txFrom(ctx); h != nil {
+		return context.WithValue(ctx, txKey{}, &txHandle{tx: h.tx, owner: false}), nil
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return ctx, mapErr("begin transaction", err)
+	}
+	return context.WithValue(ctx, txKey{}, &txHandle{tx: tx, owner: true}), nil
+}
+
+// Commit commits the transaction started by the BeginTx that returned ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	h := txFrom(ctx)
+	if h == nil {
+		return errors.New("postgres: commit: no transaction in context")
+	}
+	if !h.owner {
+		return nil
+	}
+	if err := h.tx.Commit(ctx); err != nil {
+		return mapErr("commit", err)
+	}
+	return nil
+}
+
+// Rollback aborts the transaction started by the BeginTx that returned
+// ctx. Rolling back a transaction that already ended is not an error, so
+// a deferred Rollback after Commit is harmless.
+func (s *Store) Rollback(ctx context.Context) error {
+	h := txFrom(ctx)
+	if h == nil {
+		return errors.New("postgres: rollback: no transaction in context")
+	}
+	if !h.owner {
+		return nil
+	}
+	// The rollback must reach the server even when ctx was cancelled (the
+	// usual reason to roll back), or the connection returns to the pool
+	// with the transaction still open.
+	if err := h.tx.Rollback(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return fmt.Errorf("postgres: rollback: %w", err)
+	}
+	return nil
+}
