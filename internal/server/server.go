@@ -36,6 +36,7 @@ type Server struct {
 	out       io.Writer // where first-start demo credentials are printed
 	now       func() time.Time
 	tls       *tls.Config
+	features  *features
 	closeOnce sync.Once
 }
 
@@ -99,7 +100,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("demo bootstrap: %w", err)
 	}
 
-	// 5. HTTP.
+	// 5. Signing keys, protocol handlers and the web UI.
+	if s.features, err = s.buildFeatures(ctx); err != nil {
+		return nil, err
+	}
+
+	// 6. HTTP.
 	s.Engine = newEngine(logger)
 	if err := s.mount(); err != nil {
 		return nil, err
@@ -139,6 +145,10 @@ func (s *Server) migrate(ctx context.Context) error {
 func (s *Server) mount() error {
 	s.Engine.GET("/healthz", s.healthz)
 	s.Engine.GET("/readyz", s.readyz)
+	f := s.features
+	f.oauth.Mount(s.Engine)
+	f.oidc.Mount(s.Engine)
+	f.web.Mount(s.Engine)
 	return nil
 }
 
@@ -160,6 +170,12 @@ func (s *Server) Run(ctx context.Context) error {
 // store. It returns nil after a clean drain.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
+	// Background work (key rotation, pruning, reloads for multi-instance
+	// deployments) stops with the server.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bgDone sync.WaitGroup
+	bgDone.Go(func() { s.features.keys.Run(bg) })
+	defer func() { stopBG(); bgDone.Wait() }()
 	srv := &http.Server{
 		Handler:           s.Engine,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesameauth/sesame/internal/keys"
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/session"
+	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/oauth"
+	"github.com/sesameauth/sesame/oidc"
+	"github.com/sesameauth/sesame/web"
+)
+
+// features are the protocol and UI handlers, built in dependency order:
+// keys → oauth → oidc (authorize/userinfo/logout on top of oauth) → web.
+type features struct {
+	keys     *keys.Manager
+	oauth    *oauth.Handler
+	oidc     *oidc.Handler
+	web      *web.Handler
+	sessions *session.Manager
+	throttle *throttle.Guard
+}
+
+// keyAlgorithms is every algorithm a token can be signed with: the two
+// configured defaults plus the others a client may register as its
+// id_token_signed_response_alg. Each gets its own active key.
+var keyAlgorithms = []string{keys.RS256, keys.ES256, keys.PS256, keys.EdDSA}
+
+func (s *Server) passwordParams() password.Params {
+	return password.Params{
+		MemoryKiB:   s.Config.Argon2MemoryKiB,
+		Iterations:  s.Config.Argon2Iterations,
+		Parallelism: s.Config.Argon2Parallelism,
+	}
+}
+
+func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
+	cfg := s.Config
+	f := &features{}
+
+	// Retired keys stay in the JWKS until everything they signed has
+	// expired: the longest JWT lifetime plus an hour of leeway for clock
+	// skew and caches.
+	retain := max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime) + time.Hour
+	km, err := keys.New(ctx, s.Store, s.Ring, keys.Options{
+		Algorithms:        keyAlgorithms,
+		RSABits:           cfg.RSAKeyBits,
+		RotationInterval:  cfg.KeyRotationInterval,
+		RetainAfterRetire: retain,
+		Now:               s.now,
+		Logger:            s.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	f.keys = km
+
+	f.oauth, err = oauth.New(oauth.Deps{
+		Config: oauth.Config{
+			Issuer:                cfg.Issuer,
+			AccessTokenLifetime:   cfg.AccessTokenLifetime,
+			RefreshTokenLifetime:  cfg.RefreshTokenLifetime,
+			IDTokenLifetime:       cfg.IDTokenLifetime,
+			AuthCodeLifetime:      cfg.AuthCodeLifetime,
+			RotateRefreshTokens:   cfg.RotateRefreshTokens,
+			RefreshReuseGrace:     cfg.RefreshReuseGrace,
+			AccessTokenFormat:     cfg.AccessTokenFormat,
+			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
+			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
+			ExtraDiscovery:        oidc.DiscoveryExtras(cfg.Issuer),
+		},
+		Store:          s.Store,
+		Keys:           km,
+		Ring:           s.Ring,
+		PasswordParams: s.passwordParams(),
+		Logger:         s.Logger,
+		Now:            s.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+
+	f.sessions = session.New(s.Store, cfg.Issuer, cfg.RefreshTokenLifetime, s.now)
+	f.throttle = throttle.New(s.Store, s.Store, throttle.DefaultConfig(), s.now)
+
+	f.oidc, err = oidc.New(oidc.Deps{
+		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: km,
+		Issuer: cfg.Issuer, Logger: s.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+
+	// /demo only makes sense where the demo client exists (first start of
+	// an empty SQLite store, or one an operator created under that id).
+	demoClient := ""
+	if cfg.Demo {
+		if _, err := s.App.GetClient(ctx, DemoClientID); err == nil {
+			demoClient = DemoClientID
+		}
+	}
+	f.web, err = web.New(web.Deps{
+		Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
+		PasswordParams: s.passwordParams(), Throttle: f.throttle, DemoClientID: demoClient,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,164 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// Cookie names. The __Host- prefix makes the browser refuse the cookie
+// unless it is Secure, host-only and Path=/, so a sibling subdomain cannot
+// plant a session (RFC 6265bis §4.1.3.2). It requires https, so plain-http
+// development issuers get the unprefixed names.
+const (
+	cookieName       = "sesame_session"
+	secureCookieName = "__Host-sesame_session"
+)
+
+// tokenBytes is the entropy of a session cookie value (256 bits).
+const tokenBytes = 32
+
+// ErrNoSession means the request carries no usable login session (no
+// cookie, unknown, revoked or expired).
+var ErrNoSession = errors.New("session: no valid login session")
+
+// Manager issues, reads and ends login sessions.
+type Manager struct {
+	store    storage.SessionStore
+	secure   bool
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+// New returns a Manager. issuer decides the cookie flavour (https →
+// __Host- prefix and Secure); lifetime is how long a session lasts after
+// the password check (0 → 24h); now is the clock (nil → time.Now).
+func New(store storage.SessionStore, issuer string, lifetime time.Duration, now func() time.Time) *Manager {
+	if lifetime <= 0 {
+		lifetime = 24 * time.Hour
+	}
+	if now == nil {
+		now = time.Now
+	}
+	secure := false
+	if u, err := url.Parse(issuer); err == nil && strings.EqualFold(u.Scheme, "https") {
+		secure = true
+	}
+	return &Manager{store: store, secure: secure, lifetime: lifetime, now: now}
+}
+
+// Now is the manager's clock, shared with callers so that auth_time and
+// session expiry use one notion of time.
+func (m *Manager) Now() time.Time { return m.now() }
+
+// Secure reports whether cookies are Secure (the issuer is https).
+func (m *Manager) Secure() bool { return m.secure }
+
+// CookieName is the name of the login-session cookie.
+func (m *Manager) CookieName() string {
+	if m.secure {
+		return secureCookieName
+	}
+	return cookieName
+}
+
+// Current returns the login session of the request, or ErrNoSession.
+// Other errors are store failures.
+func (m *Manager) Current(ctx context.Context, r *http.Request) (storage.LoginSession, error) {
+	c, err := r.Cookie(m.CookieName())
+	if err != nil || c.Value == "" {
+		return storage.LoginSession{}, ErrNoSession
+	}
+	s, err := m.store.GetSession(ctx, secret.HashToken(c.Value))
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.LoginSession{}, ErrNoSession
+	}
+	if err != nil {
+		return storage.LoginSession{}, fmt.Errorf("session: load: %w", err)
+	}
+	if s.RevokedAt != nil || !m.now().Before(s.ExpiresAt) {
+		return storage.LoginSession{}, ErrNoSession
+	}
+	return s, nil
+}
+
+// Login starts a new login session for userID after a successful password
+// check and sets its cookie. Any session the browser held before is
+// revoked: the id always changes at login, so a session id planted before
+// authentication is worthless afterwards (session fixation).
+func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.LoginSession, error) {
+	now := m.now()
+	if c, err := r.Cookie(m.CookieName()); err == nil && c.Value != "" {
+		if err := m.store.RevokeSession(ctx, secret.HashToken(c.Value), now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return storage.LoginSession{}, fmt.Errorf("session: revoke previous: %w", err)
+		}
+	}
+	token, err := secret.RandomToken(tokenBytes)
+	if err != nil {
+		return storage.LoginSession{}, err
+	}
+	s := storage.LoginSession{
+		ID:        secret.HashToken(token),
+		UserID:    userID,
+		AuthTime:  now,
+		AMR:       amr,
+		CreatedAt: now,
+		ExpiresAt: now.Add(m.lifetime),
+	}
+	if err := m.store.CreateSession(ctx, s); err != nil {
+		return storage.LoginSession{}, fmt.Errorf("session: create: %w", err)
+	}
+	http.SetCookie(w, m.cookie(m.CookieName(), token, s.ExpiresAt))
+	return s, nil
+}
+
+// Logout revokes the request's login session (if any) and clears the
+// cookie. It returns the session that was ended, or ErrNoSession.
+func (m *Manager) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (storage.LoginSession, error) {
+	s, err := m.Current(ctx, r)
+	m.clear(w, m.CookieName())
+	if err != nil {
+		return storage.LoginSession{}, err
+	}
+	if err := m.store.RevokeSession(ctx, s.ID, m.now()); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.LoginSession{}, fmt.Errorf("session: revoke: %w", err)
+	}
+	return s, nil
+}
+
+// SID is the public id of a login session, the OIDC `sid` claim. It is
+// derived from, but not equal to, the stored id so that nothing handed to a
+// relying party is a storage key.
+func SID(s storage.LoginSession) string {
+	if s.ID == "" {
+		return ""
+	}
+	return secret.HashToken("sid:" + s.ID)
+}
+
+func (m *Manager) cookie(name, value string, expires time.Time) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(expires.Sub(m.now()).Seconds()),
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func (m *Manager) clear(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: "/", MaxAge: -1,
+		Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}

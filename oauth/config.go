@@ -1,0 +1,129 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesameauth/sesame/internal/keys"
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// Access token formats (Config.AccessTokenFormat, storage.Client.AccessTokenFormat).
+const (
+	FormatJWT    = "jwt"
+	FormatOpaque = "opaque"
+)
+
+// Config is the protocol configuration of the OAuth 2.0 core.
+type Config struct {
+	// Issuer is the issuer identifier (no trailing slash), e.g.
+	// https://id.example.com; endpoints are Issuer + path.
+	Issuer string
+
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	IDTokenLifetime      time.Duration
+	AuthCodeLifetime     time.Duration
+
+	// RotateRefreshTokens issues a new refresh token on every use; reuse of
+	// a rotated one revokes the whole grant. When false the presented
+	// refresh token is returned again and stays valid until it expires.
+	RotateRefreshTokens bool
+	// RefreshReuseGrace: a just-rotated refresh token presented again
+	// within this window gets the very same new token pair back instead of
+	// revoking the grant (0 = strict).
+	RefreshReuseGrace time.Duration
+
+	// AccessTokenFormat is the server default, FormatJWT or FormatOpaque; a
+	// client may override it.
+	AccessTokenFormat string
+	// IDTokenSigningAlg and AccessTokenSigningAlg are JWS algorithms that
+	// must be in use by the keys.Manager.
+	IDTokenSigningAlg     string
+	AccessTokenSigningAlg string
+
+	// ExtraDiscovery are metadata entries of endpoints mounted by other
+	// packages (authorization_endpoint, userinfo_endpoint,
+	// end_session_endpoint, registration_endpoint): only what is really
+	// mounted is advertised. They cannot override our own entries.
+	ExtraDiscovery map[string]any
+}
+
+// Deps are the dependencies of New.
+type Deps struct {
+	Config         Config
+	Store          storage.Store
+	Keys           *keys.Manager
+	Ring           *secret.Keyring
+	PasswordParams password.Params
+	Logger         *slog.Logger
+	// Now is the clock of Sesame's own decisions (grace window, grant
+	// timestamps, denylist expiry); fosite itself uses time.Now.
+	Now func() time.Time
+}
+
+// validate checks d and fills defaults.
+func (d *Deps) validate() error {
+	var errs []error
+	if d.Store == nil {
+		errs = append(errs, errors.New("Store is required"))
+	}
+	if d.Keys == nil {
+		errs = append(errs, errors.New("Keys is required"))
+	}
+	if d.Ring == nil {
+		errs = append(errs, errors.New("Ring is required"))
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	c := &d.Config
+	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	if u, err := url.Parse(c.Issuer); c.Issuer == "" || err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("Config.Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+	}
+	for name, v := range map[string]*time.Duration{
+		"AccessTokenLifetime":  &c.AccessTokenLifetime,
+		"RefreshTokenLifetime": &c.RefreshTokenLifetime,
+		"IDTokenLifetime":      &c.IDTokenLifetime,
+		"AuthCodeLifetime":     &c.AuthCodeLifetime,
+	} {
+		if *v <= 0 {
+			errs = append(errs, fmt.Errorf("Config.%s must be positive, got %s", name, *v))
+		}
+	}
+	if c.RefreshReuseGrace < 0 {
+		errs = append(errs, fmt.Errorf("Config.RefreshReuseGrace must not be negative, got %s", c.RefreshReuseGrace))
+	}
+	switch c.AccessTokenFormat {
+	case "":
+		c.AccessTokenFormat = FormatJWT
+	case FormatJWT, FormatOpaque:
+	default:
+		errs = append(errs, fmt.Errorf("Config.AccessTokenFormat %q must be %q or %q", c.AccessTokenFormat, FormatJWT, FormatOpaque))
+	}
+	if c.IDTokenSigningAlg == "" {
+		c.IDTokenSigningAlg = keys.RS256
+	}
+	if c.AccessTokenSigningAlg == "" {
+		c.AccessTokenSigningAlg = keys.ES256
+	}
+	for name, alg := range map[string]string{"IDTokenSigningAlg": c.IDTokenSigningAlg, "AccessTokenSigningAlg": c.AccessTokenSigningAlg} {
+		if !keys.IsSupported(alg) {
+			errs = append(errs, fmt.Errorf("Config.%s %q is not supported (supported: %v)", name, alg, keys.Supported()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("oauth: invalid dependencies: %w", err)
+	}
+	return nil
+}

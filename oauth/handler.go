@@ -1,0 +1,194 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/hmac"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/sesameauth/sesame/internal/keys"
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// Endpoint paths, relative to the issuer.
+const (
+	PathToken         = "/oauth2/token"
+	PathIntrospect    = "/oauth2/introspect"
+	PathRevoke        = "/oauth2/revoke"
+	PathJWKS          = "/.well-known/jwks.json"
+	PathOIDCDiscovery = "/.well-known/openid-configuration"
+	PathASMetadata    = "/.well-known/oauth-authorization-server"
+)
+
+// ScopeIntrospect lets a client introspect tokens issued to other clients
+// (the resource-server role, SPEC "Introspection policy").
+const ScopeIntrospect = "sesame:introspect"
+
+// Handler is the OAuth 2.0 core: fosite composed with Sesame's storage,
+// token strategy and signers, and the token, introspection, revocation,
+// discovery and JWKS endpoints.
+type Handler struct {
+	cfg      Config
+	store    storage.Store
+	keys     *keys.Manager
+	ring     *secret.Keyring
+	logger   *slog.Logger
+	now      func() time.Time
+	fcfg     *fosite.Config
+	provider *fosite.Fosite
+	adapter  *fositeStore
+	strategy *tokenStrategy
+	idAlgs   []string // algorithms with an active key
+	// discovery is the serialized metadata document, built once.
+	discovery []byte
+}
+
+// New composes fosite and the endpoints. It fails when a dependency is
+// missing or a configured signing algorithm has no active key.
+func New(d Deps) (*Handler, error) {
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: d.Config, store: d.Store, keys: d.Keys, ring: d.Ring, logger: d.Logger, now: d.Now}
+	ctx := context.Background()
+	for _, alg := range keys.Supported() {
+		if _, err := d.Keys.Active(ctx, alg); err == nil {
+			h.idAlgs = append(h.idAlgs, alg)
+		}
+	}
+	for name, alg := range map[string]string{"IDTokenSigningAlg": h.cfg.IDTokenSigningAlg, "AccessTokenSigningAlg": h.cfg.AccessTokenSigningAlg} {
+		if _, err := d.Keys.Active(ctx, alg); err != nil {
+			return nil, fmt.Errorf("oauth: Config.%s %s: no active signing key: %w", name, alg, err)
+		}
+	}
+
+	h.fcfg = &fosite.Config{
+		AccessTokenLifespan:   h.cfg.AccessTokenLifetime,
+		RefreshTokenLifespan:  h.cfg.RefreshTokenLifetime,
+		IDTokenLifespan:       h.cfg.IDTokenLifetime,
+		AuthorizeCodeLifespan: h.cfg.AuthCodeLifetime,
+		IDTokenIssuer:         h.cfg.Issuer,
+		AccessTokenIssuer:     h.cfg.Issuer,
+		TokenURL:              h.cfg.Issuer + PathToken,
+		// RFC 9700 §2.1.1: PKCE for public clients, S256 only.
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		// Audiences are opaque identifiers, compared exactly.
+		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
+		RedirectSecureChecker:    isRedirectURISecure,
+		// SPEC: a refresh token needs the offline_access scope.
+		RefreshTokenScopes:         []string{"offline_access"},
+		JWTScopeClaimKey:           jwt.JWTScopeFieldString,
+		SendDebugMessagesToClients: false,
+		GlobalSecret:               d.Ring.Derive(secret.PurposeTokenHMAC),
+		RotatedGlobalSecrets:       d.Ring.DeriveOld(secret.PurposeTokenHMAC),
+		ClientSecretsHasher:        secretHasher{ring: d.Ring},
+		// Keep redirect_uri of the authorize request so the token
+		// request must repeat it (RFC 6749 §4.1.3).
+		SanitationWhiteList: []string{"redirect_uri"},
+	}
+
+	h.adapter = &fositeStore{
+		s: d.Store, ring: d.Ring, cfg: &h.cfg, pwParams: d.PasswordParams,
+		logger: d.Logger, now: d.Now,
+		newSession: func() *Session { return newSession("", "", "") },
+	}
+	hmacS := &hmacStrategy{HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: h.fcfg}, h.fcfg)}
+	atSigner := &jwtSigner{keys: d.Keys, alg: func(context.Context, jwt.Mapper) string { return h.cfg.AccessTokenSigningAlg }}
+	idSigner := &jwtSigner{keys: d.Keys, alg: h.idTokenAlg}
+	h.strategy = &tokenStrategy{
+		hmac:          hmacS,
+		jwt:           &oauth2.DefaultJWTStrategy{Signer: atSigner, HMACSHAStrategy: hmacS, Config: h.fcfg},
+		defaultFormat: h.cfg.AccessTokenFormat,
+	}
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               h.strategy,
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: h.fcfg},
+		Signer:                     idSigner,
+	}
+	// Order matters (FOSITE.md §2.1): PKCE and OIDC read the code the
+	// authorize-code handler produced.
+	provider := compose.Compose(h.fcfg, h.adapter, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2ResourceOwnerPasswordCredentialsFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+	)
+	f, ok := provider.(*fosite.Fosite)
+	if !ok {
+		return nil, fmt.Errorf("oauth: compose returned %T", provider)
+	}
+	h.provider = f
+	doc, err := h.buildDiscovery()
+	if err != nil {
+		return nil, err
+	}
+	h.discovery = doc
+	return h, nil
+}
+
+// Mount registers the endpoints on r. Discovery advertises them as
+// Config.Issuer + path, so r must be rooted at the issuer's path (the
+// engine itself for an issuer without a path).
+func (h *Handler) Mount(r gin.IRouter) {
+	r.POST(PathToken, h.token)
+	r.POST(PathIntrospect, h.introspect)
+	r.POST(PathRevoke, h.revoke)
+	r.GET(PathOIDCDiscovery, h.serveDiscovery)
+	r.GET(PathASMetadata, h.serveDiscovery)
+	r.GET(PathJWKS, h.serveJWKS)
+}
+
+// Provider is the composed fosite provider, for the authorize endpoint of
+// package oidc. Storage errors it meets are infrastructure failures that
+// fosite may report as protocol errors; see StoreFailure.
+func (h *Handler) Provider() fosite.OAuth2Provider { return h.provider }
+
+// NewSession returns the session to pass to fosite for a user (subject =
+// user id) authorizing clientID.
+func (h *Handler) NewSession(subject, username, clientID string) *Session {
+	return newSession(subject, username, clientID)
+}
+
+// WithRequestState returns a context in which storage failures met by
+// fosite are recorded; StoreFailure reports the first one. Package oidc
+// uses it around NewAuthorizeRequest/NewAuthorizeResponse so an outage is
+// answered 5xx rather than as a protocol error.
+func WithRequestState(ctx context.Context) context.Context {
+	ctx, _ = withState(ctx)
+	return ctx
+}
+
+// StoreFailure returns the first storage infrastructure failure recorded in
+// a context from WithRequestState, or nil.
+func StoreFailure(ctx context.Context) error { return stateOf(ctx).storeFailure() }
+
+// isRedirectURISecure is strict (https, or http on a loopback host, RFC 8252
+// §7.3) but also accepts private-use URI schemes of native apps (RFC 8252
+// §7.1: reverse domain names such as com.example.app:/cb).
+func isRedirectURISecure(ctx context.Context, u *url.URL) bool {
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		return fosite.IsLocalhost(u)
+	}
+	return strings.Contains(u.Scheme, ".")
+}

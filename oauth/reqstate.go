@@ -1,0 +1,101 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/sesameauth/sesame/storage"
+)
+
+// reqState is per-request scratch space carried in the context from our
+// endpoints down to the storage adapter and the token strategy. fosite
+// swallows the cause of several storage errors (a failed GetClient becomes
+// invalid_client, a failed jti check becomes jti_known), so the adapter
+// records what really happened here and the endpoint decides the answer.
+type reqState struct {
+	mu sync.Mutex
+	// storeErr is the first infrastructure failure of the store (anything
+	// but ErrNotFound/ErrConflict): the request must fail with a 5xx.
+	storeErr error
+	// raceLost is set when a conditional update lost against a concurrent
+	// request (code redeemed or refresh token rotated at the same time).
+	raceLost bool
+	// accessToken and refreshToken are the values generated for this
+	// response, captured by the strategy for the refresh grace window.
+	accessToken, refreshToken string
+	// keepRefresh: refresh rotation is off; the presented refresh token
+	// stays valid and is returned again instead of a new one.
+	keepRefresh bool
+	// username is the canonical username authenticated by the password grant.
+	username string
+	// revokeReason is stored on the grant when this request revokes one.
+	revokeReason string
+	// codeSeen: the authorization code was already looked up once.
+	codeSeen bool
+	// grantExp is the expiry this request already wrote to each grant.
+	grantExp map[string]time.Time
+}
+
+type reqStateKey struct{}
+
+// withState returns ctx carrying a fresh reqState.
+func withState(ctx context.Context) (context.Context, *reqState) {
+	st := &reqState{}
+	return context.WithValue(ctx, reqStateKey{}, st), st
+}
+
+// stateOf returns the reqState of ctx, or a throwaway one so callers never
+// need a nil check (calls from outside our endpoints, e.g. the authorize
+// endpoint of package oidc).
+func stateOf(ctx context.Context) *reqState {
+	if st, ok := ctx.Value(reqStateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+func (st *reqState) failStore(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.storeErr == nil {
+		st.storeErr = err
+	}
+}
+
+func (st *reqState) storeFailure() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.storeErr
+}
+
+func (st *reqState) setRaceLost() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.raceLost = true
+}
+
+func (st *reqState) lostRace() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.raceLost
+}
+
+func (st *reqState) reason(def string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.revokeReason != "" {
+		return st.revokeReason
+	}
+	return def
+}
+
+// isInfra reports whether err is an infrastructure failure rather than a
+// definite answer of the store.
+func isInfra(err error) bool {
+	return err != nil && !isNotFound(err) && !isConflict(err)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+func isConflict(err error) bool { return errors.Is(err, storage.ErrConflict) }

@@ -1,0 +1,214 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fstorage "github.com/ory/fosite/storage"
+
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// fositeStore adapts storage.Store to the storage interfaces of the fosite
+// handlers we compose. Every signature and code is hashed
+// (secret.HashToken) before it reaches storage, and requests are sealed
+// (ring.Seal) because sessions carry personal data.
+//
+// Errors: storage.ErrNotFound becomes fosite.ErrNotFound; anything that is
+// neither NotFound nor Conflict is an infrastructure failure, recorded in
+// the request state so the endpoint answers 5xx whatever fosite made of it.
+type fositeStore struct {
+	s          storage.Store
+	ring       *secret.Keyring
+	cfg        *Config
+	pwParams   password.Params
+	logger     *slog.Logger
+	now        func() time.Time
+	newSession func() *Session
+}
+
+var (
+	_ fosite.ClientManager                                = (*fositeStore)(nil)
+	_ oauth2.CoreStorage                                  = (*fositeStore)(nil)
+	_ oauth2.TokenRevocationStorage                       = (*fositeStore)(nil)
+	_ oauth2.ResourceOwnerPasswordCredentialsGrantStorage = (*fositeStore)(nil)
+	_ pkce.PKCERequestStorage                             = (*fositeStore)(nil)
+	_ openid.OpenIDConnectRequestStorage                  = (*fositeStore)(nil)
+	_ fstorage.Transactional                              = (*fositeStore)(nil)
+)
+
+// BeginTX starts a transaction carried by the returned context; nested
+// calls are no-ops (storage.Transactor contract).
+func (f *fositeStore) BeginTX(ctx context.Context) (context.Context, error) {
+	txCtx, err := f.s.BeginTx(ctx)
+	if err != nil {
+		return ctx, f.fail(ctx, "begin transaction", err)
+	}
+	return txCtx, nil
+}
+
+// Commit commits the transaction of ctx. A failed commit (serialization
+// failure) of a race loser is a conflict, not an outage.
+func (f *fositeStore) Commit(ctx context.Context) error {
+	if err := f.s.Commit(ctx); err != nil {
+		return f.fail(ctx, "commit", err)
+	}
+	return nil
+}
+
+func (f *fositeStore) Rollback(ctx context.Context) error {
+	if err := f.s.Rollback(ctx); err != nil {
+		// The answer is already an error; a failed rollback is logged
+		// but must not turn a protocol error into a 5xx.
+		f.logger.WarnContext(ctx, "oauth: rollback failed", "err", err)
+	}
+	return nil
+}
+
+// fail translates a storage error for fosite: NotFound → fosite.ErrNotFound,
+// Conflict → fosite.ErrSerializationFailure (and the race is recorded),
+// anything else is recorded as an infrastructure failure.
+func (f *fositeStore) fail(ctx context.Context, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isNotFound(err):
+		return fosite.ErrNotFound.WithWrap(err).WithDebugf("%s: %s", op, err)
+	case isConflict(err):
+		stateOf(ctx).setRaceLost()
+		return fosite.ErrSerializationFailure.WithWrap(err).WithDebugf("%s: %s", op, err)
+	}
+	stateOf(ctx).failStore(fmt.Errorf("%s: %w", op, err))
+	return fmt.Errorf("oauth: store: %s: %w", op, err)
+}
+
+// storedRequest is the plain, serializable form of a fosite request.
+type storedRequest struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScopes   []string        `json:"scopes,omitempty"`
+	GrantedScopes     []string        `json:"granted_scopes,omitempty"`
+	RequestedAudience []string        `json:"audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
+	Session           json.RawMessage `json:"session"`
+}
+
+// aad binds a sealed request to its row, so it cannot be moved to another.
+func aad(kind storage.TokenKind, sigHash string) []byte {
+	return []byte("sesame/token/" + string(kind) + "/" + sigHash)
+}
+
+func (f *fositeStore) seal(kind storage.TokenKind, sigHash string, r fosite.Requester) ([]byte, error) {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return nil, fmt.Errorf("oauth: marshal session: %w", err)
+	}
+	var clientID string
+	if r.GetClient() != nil {
+		clientID = r.GetClient().GetID()
+	}
+	b, err := json.Marshal(storedRequest{
+		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: clientID,
+		RequestedScopes: r.GetRequestedScopes(), GrantedScopes: r.GetGrantedScopes(),
+		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
+		Form: r.GetRequestForm(), Session: sess,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: marshal request: %w", err)
+	}
+	return f.ring.Seal(b, aad(kind, sigHash))
+}
+
+// open decodes a record into a fosite request. The session is unmarshaled
+// into session when given (fosite may pass nil, FOSITE.md §3.1). The
+// client is reloaded; a deleted client makes the record unusable
+// (fosite.ErrNotFound).
+func (f *fositeStore) open(ctx context.Context, rec storage.TokenRecord, session fosite.Session) (*fosite.Request, error) {
+	b, err := f.ring.Open(rec.Data, aad(rec.Kind, rec.Signature))
+	if err != nil {
+		return nil, f.fail(ctx, "open token record", err)
+	}
+	var sr storedRequest
+	if err := json.Unmarshal(b, &sr); err != nil {
+		return nil, f.fail(ctx, "decode token record", err)
+	}
+	if session == nil {
+		session = f.newSession()
+	}
+	if err := json.Unmarshal(sr.Session, session); err != nil {
+		return nil, f.fail(ctx, "decode session", err)
+	}
+	client, err := f.GetClient(ctx, sr.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	form := sr.Form
+	if form == nil {
+		form = url.Values{}
+	}
+	return &fosite.Request{
+		ID: sr.ID, RequestedAt: sr.RequestedAt, Client: client,
+		RequestedScope: sr.RequestedScopes, GrantedScope: sr.GrantedScopes,
+		RequestedAudience: sr.RequestedAudience, GrantedAudience: sr.GrantedAudience,
+		Form: form, Session: session,
+	}, nil
+}
+
+// sessionOf returns our session of r, or an empty one.
+func sessionOf(r fosite.Requester) *Session {
+	if s, ok := r.GetSession().(*Session); ok && s != nil {
+		return s
+	}
+	return &Session{DefaultSession: openid.NewDefaultSession()}
+}
+
+// createRecord stores one record of r keyed by the hash of signature.
+func (f *fositeStore) createRecord(ctx context.Context, kind storage.TokenKind, signature string, r fosite.Requester, expiresAt time.Time, accessSig string) error {
+	if signature == "" {
+		return errors.New("oauth: empty token signature")
+	}
+	h := secret.HashToken(signature)
+	data, err := f.seal(kind, h, r)
+	if err != nil {
+		return err
+	}
+	var linked string
+	if accessSig != "" {
+		linked = secret.HashToken(accessSig)
+	}
+	var clientID string
+	if r.GetClient() != nil {
+		clientID = r.GetClient().GetID()
+	}
+	rec := storage.TokenRecord{
+		Kind: kind, Signature: h, RequestID: r.GetID(), ClientID: clientID,
+		Subject: sessionOf(r).GetSubject(), Active: true, RequestedAt: r.GetRequestedAt(),
+		ExpiresAt: expiresAt, Data: data, AccessSignature: linked,
+	}
+	return f.fail(ctx, "create "+string(kind), f.s.CreateToken(ctx, rec))
+}
+
+// getRecord loads the record of signature. ok is false with a fosite error.
+func (f *fositeStore) getRecord(ctx context.Context, kind storage.TokenKind, signature string) (storage.TokenRecord, error) {
+	if signature == "" {
+		return storage.TokenRecord{}, fosite.ErrNotFound.WithDebug("empty signature")
+	}
+	rec, err := f.s.GetToken(ctx, kind, secret.HashToken(signature))
+	if err != nil {
+		return rec, f.fail(ctx, "get "+string(kind), err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,219 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// ensureGrant creates the grant family row of r (idempotent) and raises its
+// expiry to cover a token expiring at exp. Revocation lives on the grant,
+// so a JWT access token is revoked with its family even without a row.
+func (f *fositeStore) ensureGrant(ctx context.Context, r fosite.Requester, exp time.Time) error {
+	st := stateOf(ctx)
+	id := r.GetID()
+	st.mu.Lock()
+	prev, seen := st.grantExp[id]
+	if st.grantExp == nil {
+		st.grantExp = map[string]time.Time{}
+	}
+	if !seen || exp.After(prev) {
+		st.grantExp[id] = exp
+	}
+	st.mu.Unlock()
+	now := f.now()
+	if !seen {
+		sess := sessionOf(r)
+		gt := r.GetRequestForm().Get("grant_type")
+		if gt == "" {
+			gt = "authorization_code"
+		}
+		g := storage.Grant{
+			RequestID: id, ClientID: r.GetClient().GetID(), Subject: sess.GetSubject(),
+			SessionID: sess.LoginSessionID, GrantType: gt,
+			Scopes: r.GetGrantedScopes(), Audience: r.GetGrantedAudience(),
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: exp,
+		}
+		if err := f.s.CreateGrant(ctx, g); err != nil {
+			return f.fail(ctx, "create grant", err)
+		}
+	} else if !exp.After(prev) {
+		return nil
+	}
+	// CreateGrant leaves an existing family (refresh) unchanged.
+	return f.fail(ctx, "touch grant", f.s.TouchGrant(ctx, id, now, exp))
+}
+
+// checkGrant returns fosite.ErrInactiveToken when the family was revoked
+// (by reuse detection, RFC 7009, or an admin revoking a user's grants).
+func (f *fositeStore) checkGrant(ctx context.Context, requestID string) error {
+	g, err := f.s.GetGrant(ctx, requestID)
+	if isNotFound(err) {
+		return fosite.ErrInactiveToken.WithDebug("grant not found")
+	} else if err != nil {
+		return f.fail(ctx, "get grant", err)
+	}
+	if g.RevokedAt != nil {
+		return fosite.ErrInactiveToken.WithDebug("grant revoked")
+	}
+	return nil
+}
+
+// CreateAccessTokenSession stores an access token (JWT ones too: the row
+// makes stateful introspection and per-token listing work; revocation
+// itself is on the grant and the jti denylist).
+func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
+	exp := sessionOf(r).expiry(fosite.AccessToken, f.now().Add(f.cfg.AccessTokenLifetime))
+	if err := f.ensureGrant(ctx, r, exp); err != nil {
+		return err
+	}
+	return f.createRecord(ctx, storage.KindAccessToken, signature, r, exp, "")
+}
+
+// GetAccessTokenSession returns the request of an access token, with
+// fosite.ErrInactiveToken when it, its grant, or its jti was revoked.
+func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	rec, err := f.getRecord(ctx, storage.KindAccessToken, signature)
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.open(ctx, rec, session)
+	if err != nil {
+		return nil, err
+	}
+	if !rec.Active {
+		return r, fosite.ErrInactiveToken
+	}
+	if err := f.checkGrant(ctx, rec.RequestID); err != nil {
+		return r, err
+	}
+	if s := sessionOf(r); s.AccessTokenFormat == FormatJWT && s.AccessTokenJTI != "" {
+		denied, err := f.s.NonceExists(ctx, storage.NonceJWTDenylist, s.AccessTokenJTI, f.now())
+		if err != nil {
+			return nil, f.fail(ctx, "check jwt denylist", err)
+		}
+		if denied {
+			return r, fosite.ErrInactiveToken.WithDebug("jti revoked")
+		}
+	}
+	return r, nil
+}
+
+func (f *fositeStore) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return f.fail(ctx, "delete access token", f.s.DeleteToken(ctx, storage.KindAccessToken, secret.HashToken(signature)))
+}
+
+// CreateRefreshTokenSession stores a refresh token linked to its access
+// token. With rotation off the refresh grant keeps the presented token, so
+// the new one fosite generated is not stored (and never handed out).
+func (f *fositeStore) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, r fosite.Requester) error {
+	st := stateOf(ctx)
+	st.mu.Lock()
+	keep := st.keepRefresh
+	st.mu.Unlock()
+	if keep {
+		return nil
+	}
+	exp := sessionOf(r).expiry(fosite.RefreshToken, f.now().Add(f.cfg.RefreshTokenLifetime))
+	if err := f.ensureGrant(ctx, r, exp); err != nil {
+		return err
+	}
+	return f.createRecord(ctx, storage.KindRefreshToken, signature, r, exp, accessSignature)
+}
+
+// GetRefreshTokenSession returns the request of a refresh token; a rotated
+// token, or one of a revoked grant, comes with fosite.ErrInactiveToken so
+// that fosite revokes the family (reuse detection, FOSITE.md §3.4).
+func (f *fositeStore) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	rec, err := f.getRecord(ctx, storage.KindRefreshToken, signature)
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.open(ctx, rec, session)
+	if err != nil {
+		return nil, err
+	}
+	if !rec.Active {
+		st := stateOf(ctx)
+		st.mu.Lock()
+		st.revokeReason = "refresh_reuse"
+		st.mu.Unlock()
+		return r, fosite.ErrInactiveToken
+	}
+	if err := f.checkGrant(ctx, rec.RequestID); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// DeleteRefreshTokenSession is called by fosite on reuse detection. The row
+// is kept, inactive, so a further replay is recognised as reuse too.
+func (f *fositeStore) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	err := f.s.DeactivateToken(ctx, storage.KindRefreshToken, secret.HashToken(signature), f.now(), nil)
+	if isNotFound(err) || isConflict(err) {
+		return nil
+	}
+	return f.fail(ctx, "deactivate refresh token", err)
+}
+
+// successor is what a grace-window retry of a rotated refresh token gets
+// back: the pair issued when it was rotated.
+type successor struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Scope        []string  `json:"scope,omitempty"`
+}
+
+func successorAAD(sigHash string) []byte { return []byte("sesame/refresh-successor/" + sigHash) }
+
+// RotateRefreshToken retires the presented refresh token when fosite issues
+// its successor, with a conditional update: of concurrent refreshes with
+// the same token exactly one wins, the others get ErrSerializationFailure
+// (answered invalid_grant) and roll back. With a grace window the new pair
+// is sealed into the old row for idempotent retries.
+func (f *fositeStore) RotateRefreshToken(ctx context.Context, _ string, signature string) error {
+	st := stateOf(ctx)
+	if !f.cfg.RotateRefreshTokens {
+		st.mu.Lock()
+		st.keepRefresh = true
+		st.mu.Unlock()
+		return nil
+	}
+	h := secret.HashToken(signature)
+	var succ []byte
+	if f.cfg.RefreshReuseGrace > 0 {
+		st.mu.Lock()
+		s := successor{AccessToken: st.accessToken, RefreshToken: st.refreshToken}
+		st.mu.Unlock()
+		if ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.Requester); ok {
+			s.ExpiresAt = ar.GetSession().GetExpiresAt(fosite.AccessToken)
+			s.Scope = ar.GetGrantedScopes()
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("oauth: marshal successor: %w", err)
+		}
+		if succ, err = f.ring.Seal(b, successorAAD(h)); err != nil {
+			return fmt.Errorf("oauth: seal successor: %w", err)
+		}
+	}
+	err := f.s.DeactivateToken(ctx, storage.KindRefreshToken, h, f.now(), succ)
+	return f.fail(ctx, "rotate refresh token", err)
+}
+
+// openSuccessor decodes a sealed successor.
+func (f *fositeStore) openSuccessor(rec storage.TokenRecord) (successor, error) {
+	var s successor
+	b, err := f.ring.Open(rec.Successor, successorAAD(rec.Signature))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}

@@ -1,0 +1,388 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite"
+
+	"github.com/sesameauth/sesame/internal/session"
+	"github.com/sesameauth/sesame/oauth"
+	"github.com/sesameauth/sesame/storage"
+	"github.com/sesameauth/sesame/web/ui"
+)
+
+// authzRequest is one pass through the authorization endpoint.
+type authzRequest struct {
+	ar     fosite.AuthorizeRequester
+	client storage.Client
+	prompt []string
+	// flow is set when the browser came back from login or consent.
+	handle string
+	flow   *storage.AuthFlow
+	freq   session.FlowRequest
+}
+
+func (a *authzRequest) hasPrompt(p string) bool { return slices.Contains(a.prompt, p) }
+
+// authorize is GET|POST /oauth2/authorize (RFC 6749 §4.1.1, OIDC Core
+// §3.1.2). Without ?flow= it validates a new request; with ?flow= it
+// resumes one after the login or consent page.
+func (h *Handler) authorize(c *gin.Context) {
+	w, r := c.Writer, c.Request
+	ctx := oauth.WithRequestState(r.Context())
+	a := &authzRequest{handle: r.URL.Query().Get("flow")}
+	if a.handle != "" {
+		f, freq, err := session.LoadFlow(ctx, h.store, a.handle, h.sessions.Now())
+		if errors.Is(err, session.ErrFlowNotFound) {
+			ui.Error(w, http.StatusBadRequest, "This sign-in request has expired",
+				"Go back to the application and start signing in again.", "invalid_flow")
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		a.flow, a.freq = &f, freq
+		// Re-validate the original request as it was first received: the
+		// flow handle alone must not let anyone change client_id,
+		// redirect_uri or scope.
+		r = replayRequest(ctx, r, freq.Query)
+	}
+	ar, err := h.provider.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		h.authorizeError(ctx, w, r, ar, err)
+		return
+	}
+	a.ar = ar
+	if err := h.checkPolicy(ar); err != nil {
+		h.authorizeError(ctx, w, r, ar, err)
+		return
+	}
+	cl, ok := ar.GetClient().(*oauth.Client)
+	if !ok {
+		h.serverError(w, r, fmt.Errorf("oidc: client is %T", ar.GetClient()))
+		return
+	}
+	a.client = cl.Record()
+	if a.flow != nil && a.flow.ClientID != a.client.ID {
+		ui.Error(w, http.StatusBadRequest, "This sign-in request is not valid",
+			"Go back to the application and start signing in again.", "invalid_flow")
+		return
+	}
+	a.prompt = strings.Fields(ar.GetRequestForm().Get("prompt"))
+	if a.flow == nil {
+		h.start(ctx, w, r, a)
+		return
+	}
+	h.resume(ctx, w, r, a)
+}
+
+// replayRequest turns the browser's GET ?flow= into the original
+// authorization request.
+func replayRequest(ctx context.Context, r *http.Request, query string) *http.Request {
+	r2 := r.Clone(ctx)
+	r2.Method = http.MethodGet
+	u := *r.URL
+	u.RawQuery = query
+	r2.URL = &u
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
+	r2.Header.Del("Content-Type")
+	r2.Form, r2.PostForm, r2.MultipartForm = nil, nil, nil
+	return r2
+}
+
+// checkPolicy enforces what Sesame requires beyond fosite's request
+// validation: the code flow only, query responses only, and PKCE S256
+// (RFC 9700 §2.1.1; fosite checks the challenge only when issuing the
+// code, after the user has signed in — too late to fail).
+func (h *Handler) checkPolicy(ar fosite.AuthorizeRequester) error {
+	if !ar.GetResponseTypes().ExactOne("code") {
+		return fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+	}
+	if rm := ar.GetResponseMode(); rm != fosite.ResponseModeQuery && rm != fosite.ResponseModeDefault {
+		return fosite.ErrUnsupportedResponseMode.WithHint("Only response_mode=query is supported.")
+	}
+	form := ar.GetRequestForm()
+	prompt := strings.Fields(form.Get("prompt"))
+	for _, p := range prompt {
+		// select_account is accepted and ignored: there is one account
+		// per browser session.
+		if p != "none" && p != "login" && p != "consent" && p != "select_account" {
+			return fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value %q.", p)
+		}
+	}
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		// OIDC Core §3.1.2.1: none must stand alone.
+		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+	}
+	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method != "":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method was given without code_challenge.")
+	case challenge == "" && ar.GetClient().IsPublic():
+		return fosite.ErrInvalidRequest.WithHint("Public clients must use PKCE (code_challenge with code_challenge_method=S256).")
+	case challenge != "" && method != "S256":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method must be S256; plain is not accepted.")
+	}
+	return nil
+}
+
+// start handles a new request: sign-in first if needed, then consent if
+// needed, else answer at once (single sign-on).
+func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest) {
+	now := h.sessions.Now()
+	ls, user, err := h.currentUser(ctx, r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	forceLogin := a.hasPrompt("login") || tooOld(ls, a.ar.GetRequestForm().Get("max_age"), now)
+	if user == nil || forceLogin {
+		if a.hasPrompt("none") {
+			h.authorizeError(ctx, w, r, a.ar, fosite.ErrLoginRequired.WithHint("The user is not signed in (prompt=none)."))
+			return
+		}
+		h.newFlow(ctx, w, r, a, session.FlowLogin, storage.LoginSession{})
+		return
+	}
+	granted, ok := h.rememberedConsent(ctx, a, user.ID)
+	if !ok {
+		if a.hasPrompt("none") {
+			h.authorizeError(ctx, w, r, a.ar, fosite.ErrConsentRequired.WithHint("The user has not consented to this request (prompt=none)."))
+			return
+		}
+		h.newFlow(ctx, w, r, a, session.FlowConsent, ls)
+		return
+	}
+	h.finish(ctx, w, r, a, *user, ls, granted, now)
+}
+
+// resume continues a flow after the login or consent page.
+func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest) {
+	f := a.flow
+	switch f.State {
+	case session.FlowLogin:
+		seeOther(w, r, "/login?flow="+url.QueryEscape(a.handle))
+		return
+	case session.FlowConsent:
+		seeOther(w, r, "/consent?flow="+url.QueryEscape(a.handle))
+		return
+	case session.FlowAuthenticated, session.FlowConsented, session.FlowDenied:
+	default:
+		ui.Error(w, http.StatusBadRequest, "This sign-in request was already used",
+			"Go back to the application and start signing in again.", "invalid_flow")
+		return
+	}
+	ls, user, err := h.currentUser(ctx, r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if user == nil || ls.ID != f.SessionID || user.ID != f.UserID {
+		// The browser finishing the flow must hold the session that
+		// signed in for it.
+		ui.Error(w, http.StatusForbidden, "Your session has changed",
+			"Go back to the application and start signing in again.", "login_required")
+		return
+	}
+	// The original request time: prompt=login and max_age are judged
+	// against it, and the login that just happened is after it.
+	requestedAt := f.CreatedAt
+	switch f.State {
+	case session.FlowDenied:
+		if !h.claimFlow(ctx, w, r, a) {
+			return
+		}
+		h.authorizeError(ctx, w, r, a.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+		return
+	case session.FlowConsented:
+		if !h.claimFlow(ctx, w, r, a) {
+			return
+		}
+		h.finish(ctx, w, r, a, *user, ls, a.freq.Granted, requestedAt)
+		return
+	}
+	// FlowAuthenticated: consent next, unless remembered or skipped.
+	granted, ok := h.rememberedConsent(ctx, a, user.ID)
+	if !ok {
+		next := *f
+		next.State = session.FlowConsent
+		if err := h.store.UpdateFlowState(ctx, next, session.FlowAuthenticated); err != nil {
+			h.flowConflict(w, r, err)
+			return
+		}
+		seeOther(w, r, "/consent?flow="+url.QueryEscape(a.handle))
+		return
+	}
+	if !h.claimFlow(ctx, w, r, a) {
+		return
+	}
+	h.finish(ctx, w, r, a, *user, ls, granted, requestedAt)
+}
+
+// claimFlow moves the flow to done exactly once (a replayed ?flow= URL
+// loses the compare-and-swap) and deletes it.
+func (h *Handler) claimFlow(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest) bool {
+	next := *a.flow
+	next.State = session.FlowDone
+	if err := h.store.UpdateFlowState(ctx, next, a.flow.State); err != nil {
+		h.flowConflict(w, r, err)
+		return false
+	}
+	if err := h.store.DeleteFlow(ctx, a.flow.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		// Harmless: the flow is done and cannot be used again; the
+		// janitor removes it when it expires.
+		h.log.WarnContext(ctx, "oidc: delete finished flow", "err", err)
+	}
+	return true
+}
+
+func (h *Handler) flowConflict(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		ui.Error(w, http.StatusBadRequest, "This sign-in request was already used",
+			"Go back to the application and start signing in again.", "invalid_flow")
+		return
+	}
+	h.serverError(w, r, err)
+}
+
+// newFlow stores the request and sends the browser to the login or
+// consent page.
+func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest, state string, ls storage.LoginSession) {
+	handle, id, err := session.NewFlowHandle()
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	now := h.sessions.Now()
+	form := a.ar.GetRequestForm()
+	req := session.FlowRequest{
+		Query:     form.Encode(),
+		Scopes:    slices.Clone([]string(a.ar.GetRequestedScopes())),
+		Audience:  slices.Clone([]string(a.ar.GetRequestedAudience())),
+		LoginHint: form.Get("login_hint"),
+	}
+	f := storage.AuthFlow{
+		ID: id, ClientID: a.client.ID, UserID: ls.UserID, SessionID: ls.ID, State: state,
+		Request: req.Encode(), CreatedAt: now, ExpiresAt: now.Add(session.FlowLifetime),
+	}
+	if err := h.store.CreateFlow(ctx, f); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	page := "/login"
+	if state == session.FlowConsent {
+		page = "/consent"
+	}
+	seeOther(w, r, page+"?flow="+url.QueryEscape(handle))
+}
+
+// currentUser returns the browser's login session and its user; user is
+// nil when there is no usable session (none, or the user was deleted or
+// disabled since).
+func (h *Handler) currentUser(ctx context.Context, r *http.Request) (storage.LoginSession, *storage.User, error) {
+	ls, err := h.sessions.Current(ctx, r)
+	if errors.Is(err, session.ErrNoSession) {
+		return ls, nil, nil
+	}
+	if err != nil {
+		return ls, nil, err
+	}
+	u, err := h.store.GetUser(ctx, ls.UserID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		return ls, nil, nil
+	}
+	if err != nil {
+		return ls, nil, fmt.Errorf("oidc: load user: %w", err)
+	}
+	return ls, &u, nil
+}
+
+// tooOld reports whether max_age (OIDC Core §3.1.2.1) demands a new
+// password check.
+func tooOld(ls storage.LoginSession, maxAge string, now time.Time) bool {
+	if maxAge == "" || ls.ID == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(maxAge, 10, 64)
+	if err != nil || n < 0 {
+		return false
+	}
+	return now.Sub(ls.AuthTime) > time.Duration(n)*time.Second
+}
+
+// rememberedConsent reports whether the request may proceed without the
+// consent page, and which scopes to grant: the client skips consent, or a
+// remembered consent covers every requested scope and audience (and
+// prompt=consent does not demand the page).
+func (h *Handler) rememberedConsent(ctx context.Context, a *authzRequest, userID string) ([]string, bool) {
+	requested := []string(a.ar.GetRequestedScopes())
+	if a.hasPrompt("consent") {
+		return nil, false
+	}
+	if a.client.SkipConsent {
+		return requested, true
+	}
+	c, err := h.store.GetConsent(ctx, userID, a.client.ID)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			h.log.WarnContext(ctx, "oidc: load consent", "err", err)
+		}
+		return nil, false
+	}
+	for _, s := range requested {
+		if !slices.Contains(c.Scopes, s) {
+			return nil, false
+		}
+	}
+	for _, aud := range a.ar.GetRequestedAudience() {
+		if !slices.Contains(c.Audience, aud) {
+			return nil, false
+		}
+	}
+	return requested, true
+}
+
+// finish issues the authorization code and redirects to the client.
+func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest, u storage.User, ls storage.LoginSession, granted []string, requestedAt time.Time) {
+	ar := a.ar
+	for _, s := range granted {
+		if ar.GetRequestedScopes().Has(s) {
+			ar.GrantScope(s)
+		}
+	}
+	for _, aud := range audienceFor(ar) {
+		ar.GrantAudience(aud)
+	}
+	sess := h.newSession(u, ls, a.client.ID, []string(ar.GetGrantedScopes()), requestedAt)
+	resp, err := h.provider.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		h.authorizeError(ctx, w, r, ar, err)
+		return
+	}
+	// RFC 9207: tell the client which issuer answered (mix-up defence).
+	resp.AddParameter("iss", h.issuer)
+	ui.SetHeaders(w)
+	h.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+func seeOther(w http.ResponseWriter, r *http.Request, location string) {
+	ui.SetHeaders(w)
+	http.Redirect(w, r, location, http.StatusSeeOther)
+}
+
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "oidc: internal error", "path", r.URL.Path, "err", err)
+	ui.Error(w, http.StatusInternalServerError, "Something went wrong",
+		"Sesame could not complete this request. Try again in a moment.", "server_error")
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/session"
+	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/storage"
+	"github.com/sesameauth/sesame/web/ui"
+)
+
+// Deps are the dependencies of the web UI.
+type Deps struct {
+	Store    storage.Store
+	Sessions *session.Manager
+	// Issuer is the server's issuer URL (used by the demo app and to
+	// decide cookie security through Sessions).
+	Issuer string
+	Logger *slog.Logger
+	// PasswordParams are the argon2id parameters for new hashes and for
+	// the dummy verification of unknown users (zero → DefaultParams).
+	PasswordParams password.Params
+	// Throttle locks accounts and addresses after repeated failed
+	// sign-ins (nil → no brute-force protection on the login form).
+	Throttle *throttle.Guard
+	// DemoClientID enables /demo when set (the server bootstraps a public
+	// client with redirect URI <issuer>/demo/callback).
+	DemoClientID string
+	// DemoHTTPClient is used by the demo app to reach the issuer (nil →
+	// a client with a 10 s timeout).
+	DemoHTTPClient *http.Client
+}
+
+// Handler serves the web UI.
+type Handler struct {
+	store    storage.Store
+	sessions *session.Manager
+	issuer   string
+	log      *slog.Logger
+	params   password.Params
+	cop      *http.CrossOriginProtection
+	throttle *throttle.Guard
+	demo     *demoApp
+}
+
+// New checks the dependencies and builds the handler.
+func New(d Deps) (*Handler, error) {
+	if d.Store == nil {
+		return nil, errors.New("web: Store is required")
+	}
+	if d.Sessions == nil {
+		return nil, errors.New("web: Sessions is required")
+	}
+	iss, err := url.Parse(d.Issuer)
+	if err != nil || iss.Scheme == "" || iss.Host == "" {
+		return nil, errors.New("web: Issuer must be an absolute URL")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.PasswordParams == (password.Params{}) {
+		d.PasswordParams = password.DefaultParams
+	}
+	h := &Handler{
+		store:    d.Store,
+		sessions: d.Sessions,
+		issuer:   strings.TrimSuffix(d.Issuer, "/"),
+		log:      d.Logger,
+		params:   d.PasswordParams,
+		cop:      http.NewCrossOriginProtection(),
+		throttle: d.Throttle,
+	}
+	if d.DemoClientID != "" {
+		h.demo = newDemoApp(h.issuer, d.DemoClientID, d.DemoHTTPClient, d.Logger)
+	}
+	return h, nil
+}
+
+// Mount registers the UI routes.
+func (h *Handler) Mount(r gin.IRouter) {
+	r.GET("/login", gin.WrapF(h.loginPage))
+	r.POST("/login", h.protect(h.loginSubmit))
+	r.GET("/consent", gin.WrapF(h.consentPage))
+	r.POST("/consent", h.protect(h.consentSubmit))
+	r.GET("/account", gin.WrapF(h.accountPage))
+	r.POST("/account/revoke", h.protect(h.accountRevoke))
+	r.POST("/account/password", h.protect(h.accountPassword))
+	r.POST("/account/logout", h.protect(h.accountLogout))
+	r.POST("/account/logout-all", h.protect(h.accountLogoutAll))
+	r.GET("/signed-out", gin.WrapF(func(w http.ResponseWriter, _ *http.Request) { ui.SignedOut(w) }))
+	static := gin.WrapH(ui.Static())
+	r.GET("/static/*filepath", static)
+	r.HEAD("/static/*filepath", static)
+	if h.demo != nil {
+		h.demo.mount(r)
+	}
+}
+
+// protect refuses cross-origin form posts (Sec-Fetch-Site / Origin checks
+// of net/http's CrossOriginProtection) before the handler runs; the
+// handler then checks its own csrf_token.
+func (h *Handler) protect(fn http.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h.cop.Check(c.Request); err != nil {
+			forbidden(c.Writer)
+			return
+		}
+		fn(c.Writer, c.Request)
+	}
+}
+
+func forbidden(w http.ResponseWriter) {
+	ui.Error(w, http.StatusForbidden, "Request refused",
+		"This form was not sent from this site or has expired. Reload the page and try again.", "csrf")
+}
+
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "web: internal error", "path", r.URL.Path, "err", err)
+	ui.Error(w, http.StatusInternalServerError, "Something went wrong",
+		"Sesame could not complete this request. Try again in a moment.", "server_error")
+}
+
+func flowExpired(w http.ResponseWriter) {
+	ui.Error(w, http.StatusBadRequest, "This sign-in request has expired",
+		"Go back to the application and start signing in again.", "invalid_flow")
+}
+
+// seeOther redirects with 303 so the browser follows with a GET after a
+// form POST (307 would replay the POST, credentials included).
+func seeOther(w http.ResponseWriter, r *http.Request, location string) {
+	ui.SetHeaders(w)
+	http.Redirect(w, r, location, http.StatusSeeOther)
+}
+
+// authorizeURL is where a finished login or consent goes back to.
+func authorizeURL(handle string) string {
+	return "/oauth2/authorize?flow=" + url.QueryEscape(handle)
+}
+
+func (h *Handler) now() time.Time { return h.sessions.Now() }

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/sesameauth/sesame/internal/session"
+	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/storage"
+	"github.com/sesameauth/sesame/web/ui"
+)
+
+type loginData struct {
+	Action     string
+	CSRF       string
+	Username   string
+	Error      string
+	ClientName string
+}
+
+// loginTarget is what a login page is for: an authorization flow, or
+// (without one) the account page.
+type loginTarget struct {
+	handle string
+	flow   storage.AuthFlow
+	req    session.FlowRequest
+	client string
+}
+
+func (t loginTarget) action() string {
+	if t.handle == "" {
+		return "/login"
+	}
+	return "/login?flow=" + url.QueryEscape(t.handle)
+}
+
+func (t loginTarget) binding() string { return "login:" + t.handle }
+
+// loadLoginTarget resolves ?flow=. ok=false means a response was written.
+func (h *Handler) loadLoginTarget(w http.ResponseWriter, r *http.Request) (loginTarget, bool) {
+	handle := r.URL.Query().Get("flow")
+	if handle == "" {
+		return loginTarget{}, true
+	}
+	f, req, err := session.LoadFlow(r.Context(), h.store, handle, h.now())
+	if errors.Is(err, session.ErrFlowNotFound) {
+		flowExpired(w)
+		return loginTarget{}, false
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return loginTarget{}, false
+	}
+	switch f.State {
+	case session.FlowLogin:
+	case session.FlowAuthenticated:
+		// Already signed in for this flow (back button, double submit):
+		// let the authorization endpoint carry on.
+		seeOther(w, r, authorizeURL(handle))
+		return loginTarget{}, false
+	default:
+		flowExpired(w)
+		return loginTarget{}, false
+	}
+	t := loginTarget{handle: handle, flow: f, req: req}
+	if c, err := h.store.GetClient(r.Context(), f.ClientID); err == nil {
+		t.client = c.Name
+		if t.client == "" {
+			t.client = c.ID
+		}
+	}
+	return t, true
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.loadLoginTarget(w, r)
+	if !ok {
+		return
+	}
+	h.renderLogin(w, r, http.StatusOK, t, t.req.LoginHint, "")
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, t loginTarget, username, msg string) {
+	csrf, err := h.sessions.CSRFToken(w, r, t.binding())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	ui.Render(w, status, "login", "Sign in", loginData{
+		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client,
+	})
+}
+
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.loadLoginTarget(w, r)
+	if !ok {
+		return
+	}
+	if !h.sessions.CheckCSRF(r, t.binding(), r.PostFormValue("csrf_token")) {
+		forbidden(w)
+		return
+	}
+	username := r.PostFormValue("username")
+	u, err := h.checkPassword(w, r, username, r.PostFormValue("password"))
+	if errors.Is(err, errLocked) {
+		h.renderLogin(w, r, http.StatusTooManyRequests, t, username, throttle.Message)
+		return
+	}
+	if errors.Is(err, errBadCredentials) {
+		h.renderLogin(w, r, http.StatusUnauthorized, t, username, "Incorrect username or password.")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	s, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "web: login", "user_id", u.ID)
+	h.audit(r.Context(), r, auditLogin, u.ID, t.flow.ClientID, outcomeSuccess)
+	if t.handle == "" {
+		seeOther(w, r, "/account")
+		return
+	}
+	next := t.flow
+	next.UserID, next.SessionID, next.State = u.ID, s.ID, session.FlowAuthenticated
+	if err := h.store.UpdateFlowState(r.Context(), next, session.FlowLogin); err != nil {
+		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+			flowExpired(w)
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	seeOther(w, r, authorizeURL(t.handle))
+}
+
+// errLocked: too many failed attempts for this username or address.
+var errLocked = errors.New("web: sign-in locked")
+
+// checkPassword is authenticate behind the brute-force guard: a locked
+// username or address is refused without verifying (so a right guess
+// during a lock reveals nothing), and every failure is counted under the
+// submitted username whether or not it exists.
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string) (storage.User, error) {
+	ctx := r.Context()
+	ip := clientIP(r)
+	if h.throttle != nil {
+		until, locked, err := h.throttle.Check(ctx, throttle.UserKey(username), throttle.IPKey(ip))
+		if err != nil {
+			return storage.User{}, err
+		}
+		if locked {
+			w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(until, h.now())))
+			h.audit(ctx, r, auditLogin, "", "", outcomeFailure)
+			return storage.User{}, errLocked
+		}
+	}
+	u, err := h.authenticate(ctx, username, pw)
+	switch {
+	case errors.Is(err, errBadCredentials):
+		h.log.InfoContext(ctx, "web: login failed")
+		h.audit(ctx, r, auditLogin, "", "", outcomeFailure)
+		if h.throttle != nil {
+			if ferr := h.throttle.Fail(ctx, ip, r.UserAgent(), throttle.UserKey(username)); ferr != nil {
+				h.log.WarnContext(ctx, "web: record failed login", "err", ferr)
+			}
+		}
+		return storage.User{}, err
+	case err != nil:
+		return storage.User{}, err
+	}
+	if h.throttle != nil {
+		if serr := h.throttle.Succeed(ctx, throttle.UserKey(username)); serr != nil {
+			h.log.WarnContext(ctx, "web: reset failed logins", "err", serr)
+		}
+	}
+	return u, nil
+}

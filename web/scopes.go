@@ -1,0 +1,57 @@
+package web
+
+// scopeInfo explains a scope in plain words on the consent and account
+// pages.
+type scopeInfo struct {
+	Name        string
+	Title       string
+	Description string
+}
+
+var knownScopes = map[string]scopeInfo{
+	"openid":         {Title: "Know who you are", Description: "Confirm your identity with your Sesame account id."},
+	"profile":        {Title: "See your profile", Description: "Your name, username and when your profile was last updated."},
+	"email":          {Title: "See your email address", Description: "Your email address and whether it has been verified."},
+	"offline_access": {Title: "Stay connected", Description: "Keep access when you are not using the app, until you remove it."},
+}
+
+func describeScope(s string) scopeInfo {
+	if i, ok := knownScopes[s]; ok {
+		i.Name = s
+		return i
+	}
+	return scopeInfo{Name: s, Title: "Use “" + s + "”", Description: "A permission defined by the app's provider."}
+}
+
+func describeScopes(scopes []string) []scopeInfo {
+	out := make([]scopeInfo, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, describeScope(s))
+	}
+	return out
+}
+
+// scopeTitles is the short form used on the account page.
+func scopeTitles(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, describeScope(s).Title)
+	}
+	return out
+}
+
+// scopeOrder lists the standard scopes in the order people read them.
+var scopeOrder = map[string]int{"openid": 0, "profile": 1, "email": 2, "offline_access": 3}
+
+// scopeRank orders standard scopes first (in scopeOrder), others by name.
+func scopeRank(a, b string) bool {
+	ra, oka := scopeOrder[a]
+	rb, okb := scopeOrder[b]
+	switch {
+	case oka && okb:
+		return ra < rb
+	case oka != okb:
+		return oka
+	}
+	return a < b
+}
