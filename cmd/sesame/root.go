@@ -38,6 +38,8 @@ SESAME_DATABASE_URL directly.`,
 		newUsersCmd(e),
 		newClientsCmd(e),
 		newAuditCmd(e),
+		newTokensCmd(e),
+		newKeysCmd(e),
 		newVersionCmd(e),
 	)
 	return root

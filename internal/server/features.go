@@ -3,7 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/sesameauth/sesame/internal/config"
+	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/storage"
 
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
@@ -38,28 +43,37 @@ func (s *Server) passwordParams() password.Params {
 	}
 }
 
-func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
-	cfg := s.Config
-	f := &features{}
+// Core is the part of the server that issues and checks tokens without
+// HTTP: the signing keys and the OAuth handler. The CLI (`sesame keys`,
+// `sesame tokens`) uses it so that tokens it issues go through the very
+// code paths of the token endpoint.
+type Core struct {
+	Keys  *keys.Manager
+	OAuth *oauth.Handler
+}
 
+// NewCore builds the signing keys (generating them on first use) and the
+// OAuth handler over an opened store.
+func NewCore(ctx context.Context, cfg config.Config, store storage.Store, ring *secret.Keyring, logger *slog.Logger, now func() time.Time) (*Core, error) {
+	if now == nil {
+		now = time.Now
+	}
 	// Retired keys stay in the JWKS until everything they signed has
 	// expired: the longest JWT lifetime plus an hour of leeway for clock
 	// skew and caches.
 	retain := max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime) + time.Hour
-	km, err := keys.New(ctx, s.Store, s.Ring, keys.Options{
+	km, err := keys.New(ctx, store, ring, keys.Options{
 		Algorithms:        keyAlgorithms,
 		RSABits:           cfg.RSAKeyBits,
 		RotationInterval:  cfg.KeyRotationInterval,
 		RetainAfterRetire: retain,
-		Now:               s.now,
-		Logger:            s.Logger,
+		Now:               now,
+		Logger:            logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	f.keys = km
-
-	f.oauth, err = oauth.New(oauth.Deps{
+	oh, err := oauth.New(oauth.Deps{
 		Config: oauth.Config{
 			Issuer:                cfg.Issuer,
 			AccessTokenLifetime:   cfg.AccessTokenLifetime,
@@ -73,22 +87,37 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
 			ExtraDiscovery:        oidc.DiscoveryExtras(cfg.Issuer),
 		},
-		Store:          s.Store,
-		Keys:           km,
-		Ring:           s.Ring,
-		PasswordParams: s.passwordParams(),
-		Logger:         s.Logger,
-		Now:            s.now,
+		Store:  store,
+		Keys:   km,
+		Ring:   ring,
+		Logger: logger,
+		Now:    now,
+		PasswordParams: password.Params{
+			MemoryKiB:   cfg.Argon2MemoryKiB,
+			Iterations:  cfg.Argon2Iterations,
+			Parallelism: cfg.Argon2Parallelism,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
+	return &Core{Keys: km, OAuth: oh}, nil
+}
+
+func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
+	cfg := s.Config
+	f := &features{}
+	core, err := NewCore(ctx, cfg, s.Store, s.Ring, s.Logger, s.now)
+	if err != nil {
+		return nil, err
+	}
+	f.keys, f.oauth = core.Keys, core.OAuth
 
 	f.sessions = session.New(s.Store, cfg.Issuer, cfg.RefreshTokenLifetime, s.now)
 	f.throttle = throttle.New(s.Store, s.Store, throttle.DefaultConfig(), s.now)
 
 	f.oidc, err = oidc.New(oidc.Deps{
-		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: km,
+		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,
 		Issuer: cfg.Issuer, Logger: s.Logger,
 	})
 	if err != nil {
