@@ -34,7 +34,7 @@ func (h *Handler) buildDiscovery() ([]byte, error) {
 		"jwks_uri":                              iss + PathJWKS,
 		"grant_types_supported":                 supportedGrantTypes,
 		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query", "form_post"},
+		"response_modes_supported":              []string{"query"}, // form_post needs inline script (oidc refuses it)
 		"token_endpoint_auth_methods_supported": authMethods,
 		// fosite verifies client assertions with RSA, RSA-PSS and ECDSA keys.
 		"token_endpoint_auth_signing_alg_values_supported":         []string{"RS256", "PS256", "ES256"},

@@ -74,6 +74,12 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 		}
 	}
 	extra["client_id"] = s.ClientID
+	// A user's token names the user (RFC 9068 §2.2.3.1 allows identity
+	// claims), so a resource server can greet "Hello, alice" without an
+	// extra userinfo call. client_credentials tokens have no username.
+	if u := s.GetUsername(); u != "" {
+		extra["preferred_username"] = u
+	}
 	return &jwt.JWTClaims{
 		Subject: s.GetSubject(),
 		JTI:     s.AccessTokenJTI,

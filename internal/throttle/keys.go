@@ -1,0 +1,46 @@
+package throttle
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Key prefixes. Each kind of key is its own counter space in the store.
+const (
+	prefixUser   = "user:"
+	prefixClient = "client:"
+	prefixIP     = "ip:"
+)
+
+// UserKey is the counter key of a login name. It is lower-cased because
+// usernames are unique case-insensitively (storage.UserStore), so "Alice"
+// and "alice" must share one counter. It is used for unknown usernames too:
+// locking then behaves identically whether or not the account exists.
+func UserKey(username string) string {
+	return prefixUser + strings.ToLower(strings.TrimSpace(username))
+}
+
+// ClientKey is the counter key of an OAuth client id (case-sensitive, as
+// client ids are).
+func ClientKey(clientID string) string { return prefixClient + clientID }
+
+// IPKey is the counter key of a client IP address. IPv6 addresses are
+// reduced to their /64 prefix: one host usually owns a whole /64 and could
+// otherwise rotate addresses to escape the limit. Unparseable input is
+// kept verbatim (it still gets its own counter).
+func IPKey(ip string) string {
+	addr, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return prefixIP + ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.WithZone("").Prefix(64)
+		return prefixIP + p.String()
+	}
+	return prefixIP + addr.String()
+}
+
+// isIPKey reports whether key counts failures of an IP address, which
+// follow the per-IP window rather than the per-account back-off.
+func isIPKey(key string) bool { return strings.HasPrefix(key, prefixIP) }
