@@ -52,6 +52,18 @@ type Config struct {
 	Demo             bool
 	ShutdownTimeout  time.Duration
 
+	TrustedProxies        string // comma-separated IPs/CIDRs
+	RateLimitEnabled      bool
+	RateLimitAPIRPS       float64
+	RateLimitAPIBurst     int
+	RateLimitBrowserRPS   float64
+	RateLimitBrowserBurst int
+	BruteForceEnabled     bool
+	BruteForceMaxFailures int
+	BruteForceBaseLock    time.Duration
+	BruteForceMaxLock     time.Duration
+	MaxBodyBytes          int64
+
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
 }
@@ -183,6 +195,9 @@ func (c *Config) Validate() error {
 	c.Issuer = iss
 	if err := checkListen(c.Listen); err != nil {
 		return fmt.Errorf("invalid SESAME_LISTEN %q: %w", c.Listen, err)
+	}
+	if err := c.validateProtection(); err != nil {
+		return err
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		return fmt.Errorf("invalid SESAME_DATABASE_URL %q: %w", redactURL(c.DatabaseURL), err)
@@ -349,4 +364,37 @@ func redactURL(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// validateProtection checks the rate-limit, brute-force and proxy settings.
+func (c *Config) validateProtection() error {
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return fmt.Errorf("invalid SESAME_TRUSTED_PROXIES %q: %q is neither an IP nor a CIDR", c.TrustedProxies, p)
+		}
+	}
+	if c.RateLimitEnabled {
+		if c.RateLimitAPIRPS <= 0 || c.RateLimitAPIBurst < 1 {
+			return fmt.Errorf("invalid SESAME_RATE_LIMIT_API_RPS/SESAME_RATE_LIMIT_API_BURST: must be positive while SESAME_RATE_LIMIT_ENABLED is true")
+		}
+		if c.RateLimitBrowserRPS <= 0 || c.RateLimitBrowserBurst < 1 {
+			return fmt.Errorf("invalid SESAME_RATE_LIMIT_BROWSER_RPS/SESAME_RATE_LIMIT_BROWSER_BURST: must be positive while SESAME_RATE_LIMIT_ENABLED is true")
+		}
+	}
+	if c.BruteForceEnabled {
+		if c.BruteForceMaxFailures < 1 {
+			return fmt.Errorf("invalid SESAME_BRUTE_FORCE_MAX_FAILURES \"%d\": must be at least 1", c.BruteForceMaxFailures)
+		}
+		if c.BruteForceBaseLock <= 0 || c.BruteForceMaxLock < c.BruteForceBaseLock {
+			return fmt.Errorf("invalid SESAME_BRUTE_FORCE_BASE_LOCK/SESAME_BRUTE_FORCE_MAX_LOCK (%s/%s): want 0 < base ≤ max", c.BruteForceBaseLock, c.BruteForceMaxLock)
+		}
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("invalid SESAME_MAX_BODY_BYTES \"%d\": must be at least 1024", c.MaxBodyBytes)
+	}
+	return nil
 }

@@ -66,6 +66,17 @@ func integer(bits int, f func(*Config, uint64)) func(*Config, string) error {
 	}
 }
 
+func float(f func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || x < 0 {
+			return fmt.Errorf("must be a non-negative number")
+		}
+		*f(c) = x
+		return nil
+	}
+}
+
 // settings is the table of every setting, in README order.
 var settings = []Setting{
 	{Env: "SESAME_ISSUER", Default: "http://localhost:8080", Usage: "issuer URL; https required except for localhost/127.0.0.1/[::1]",
@@ -120,6 +131,28 @@ var settings = []Setting{
 		set: boolean(func(c *Config) *bool { return &c.Demo })},
 	{Env: "SESAME_SHUTDOWN_TIMEOUT", Default: "15s", Usage: "how long in-flight requests may run after SIGTERM",
 		set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "SESAME_TRUSTED_PROXIES", Default: "", Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: none)",
+		set: str(func(c *Config) *string { return &c.TrustedProxies })},
+	{Env: "SESAME_RATE_LIMIT_ENABLED", Default: "true", Usage: "per-client-IP request rate limits on the public endpoints (429 + Retry-After); false for benchmarks",
+		set: boolean(func(c *Config) *bool { return &c.RateLimitEnabled })},
+	{Env: "SESAME_RATE_LIMIT_API_RPS", Default: "50", Usage: "sustained requests/s per IP on token, introspect, revoke, userinfo, discovery",
+		set: float(func(c *Config) *float64 { return &c.RateLimitAPIRPS })},
+	{Env: "SESAME_RATE_LIMIT_API_BURST", Default: "100", Usage: "burst per IP on those endpoints",
+		set: integer(31, func(c *Config, n uint64) { c.RateLimitAPIBurst = int(n) })},
+	{Env: "SESAME_RATE_LIMIT_BROWSER_RPS", Default: "5", Usage: "sustained requests/s per IP on authorize, login, consent, account, logout",
+		set: float(func(c *Config) *float64 { return &c.RateLimitBrowserRPS })},
+	{Env: "SESAME_RATE_LIMIT_BROWSER_BURST", Default: "30", Usage: "burst per IP on those pages",
+		set: integer(31, func(c *Config, n uint64) { c.RateLimitBrowserBurst = int(n) })},
+	{Env: "SESAME_BRUTE_FORCE_ENABLED", Default: "true", Usage: "lock accounts and IPs after repeated failed sign-ins (counters in the store)",
+		set: boolean(func(c *Config) *bool { return &c.BruteForceEnabled })},
+	{Env: "SESAME_BRUTE_FORCE_MAX_FAILURES", Default: "5", Usage: "consecutive failures before an account is locked",
+		set: integer(31, func(c *Config, n uint64) { c.BruteForceMaxFailures = int(n) })},
+	{Env: "SESAME_BRUTE_FORCE_BASE_LOCK", Default: "30s", Usage: "first lock; doubles with each further failure",
+		set: dur(func(c *Config) *time.Duration { return &c.BruteForceBaseLock })},
+	{Env: "SESAME_BRUTE_FORCE_MAX_LOCK", Default: "15m", Usage: "longest lock",
+		set: dur(func(c *Config) *time.Duration { return &c.BruteForceMaxLock })},
+	{Env: "SESAME_MAX_BODY_BYTES", Default: "65536", Usage: "largest accepted request body on the public endpoints (413 above)",
+		set: integer(31, func(c *Config, n uint64) { c.MaxBodyBytes = int64(n) })},
 	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
 		set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",

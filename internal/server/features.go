@@ -114,7 +114,11 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	f.keys, f.oauth = core.Keys, core.OAuth
 
 	f.sessions = session.New(s.Store, cfg.Issuer, cfg.RefreshTokenLifetime, s.now)
-	f.throttle = throttle.New(s.Store, s.Store, throttle.DefaultConfig(), s.now)
+	tc := s.throttleConfig()
+	if err := tc.Validate(); err != nil {
+		return nil, fmt.Errorf("brute-force protection: %w", err)
+	}
+	f.throttle = throttle.New(s.Store, s.Store, tc, s.now)
 
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,

@@ -107,6 +107,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 
 	// 6. HTTP.
 	s.Engine = newEngine(logger)
+	if err := s.protect(); err != nil {
+		return nil, err
+	}
 	if err := s.mount(); err != nil {
 		return nil, err
 	}
