@@ -201,8 +201,16 @@ func (d *demoApp) callback(w http.ResponseWriter, r *http.Request) {
 	if strings.Count(tok.AccessToken, ".") == 2 {
 		kind = "a JWT"
 	}
+	// Greet by name as a real app would; fall back to the stable subject.
+	greet := idt.Subject
+	for _, k := range []string{"name", "preferred_username"} {
+		if v, ok := claims[k].(string); ok && v != "" {
+			greet = v
+			break
+		}
+	}
 	d.result(w, demoResult{
-		Subject:         idt.Subject,
+		Subject:         greet,
 		TokenEndpoint:   cfg.Endpoint.TokenURL,
 		IDTokenClaims:   pretty(claims),
 		UserInfo:        pretty(uiClaims),
