@@ -11,6 +11,7 @@ import (
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -48,6 +49,12 @@ type Config struct {
 	IDTokenSigningAlg     string
 	AccessTokenSigningAlg string
 
+	// ClientCacheTTL is how long a client stays in the in-memory cache
+	// (clientcache.go): the longest a client change made without
+	// Handler.InvalidateClient (say, by another instance) takes to show.
+	// 0 means 5 s; negative turns the cache off.
+	ClientCacheTTL time.Duration
+
 	// ExtraDiscovery are metadata entries of endpoints mounted by other
 	// packages (authorization_endpoint, userinfo_endpoint,
 	// end_session_endpoint, registration_endpoint): only what is really
@@ -66,6 +73,9 @@ type Deps struct {
 	// Now is the clock of Sesame's own decisions (grace window, grant
 	// timestamps, denylist expiry); fosite itself uses time.Now.
 	Now func() time.Time
+	// Throttle is the brute-force guard of client authentication and the
+	// password grant (throttle.go); nil switches that protection off.
+	Throttle *throttle.Guard
 }
 
 // validate checks d and fills defaults.

@@ -104,9 +104,13 @@ func New(d Deps) (*Handler, error) {
 		s: d.Store, ring: d.Ring, cfg: &h.cfg, pwParams: d.PasswordParams,
 		logger: d.Logger, now: d.Now,
 		newSession: func() *Session { return newSession("", "", "") },
+		gate:       newGate(d.Throttle, d.Store, d.Logger, d.Now),
 	}
+	h.fcfg.ClientAuthenticationStrategy = h.authenticateClient
 	hmacS := &hmacStrategy{HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: h.fcfg}, h.fcfg)}
 	atSigner := &jwtSigner{keys: d.Keys, alg: func(context.Context, jwt.Mapper) string { return h.cfg.AccessTokenSigningAlg }}
+	h.adapter.atVerifier = atSigner
+	h.adapter.clients = newClientCache(h.cfg.ClientCacheTTL, d.Now)
 	idSigner := &jwtSigner{keys: d.Keys, alg: h.idTokenAlg}
 	h.strategy = &tokenStrategy{
 		hmac:          hmacS,

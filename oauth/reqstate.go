@@ -36,6 +36,16 @@ type reqState struct {
 	codeSeen bool
 	// grantExp is the expiry this request already wrote to each grant.
 	grantExp map[string]time.Time
+	// presentedJWTs are the rowless JWT access tokens this request looked
+	// up (revocation, introspection): revoking their grant also puts their
+	// jti on the denylist, since no row remembers it.
+	presentedJWTs []presentedJWT
+}
+
+// presentedJWT is a verified JWT access token seen by this request.
+type presentedJWT struct {
+	requestID, jti string
+	exp            time.Time
 }
 
 type reqStateKey struct{}

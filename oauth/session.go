@@ -32,6 +32,16 @@ type Session struct {
 	// Extra holds additional claims for JWT access tokens (set by the
 	// authorize side); reserved claim names are ignored.
 	Extra map[string]any `json:"extra,omitempty"`
+
+	// grantID is the grant (fosite request id) of the access token being
+	// signed, put into its grant_id claim: JWT access tokens have no row,
+	// so the token itself names the grant whose revocation it obeys. Set
+	// by the token strategy just before signing; never serialized.
+	grantID string
+	// verifiedJWT is the JWT access token this session was rebuilt from
+	// after verifying it (store_jwt.go), so the strategy does not verify
+	// the same signature twice.
+	verifiedJWT string
 }
 
 var (
@@ -59,8 +69,12 @@ func (s *Session) SetSubject(subject string) {
 // reservedClaims cannot be overridden through Extra.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
-	"jti": true, "client_id": true, "scope": true, "scp": true,
+	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true,
 }
+
+// claimGrantID names the grant of a JWT access token (a fosite request id:
+// random, and meaningless without Sesame's database).
+const claimGrantID = "grant_id"
 
 // GetJWTClaims builds the RFC 9068 claims of a new access token. They are
 // built fresh on every call (fosite mutates what it gets), so iat and jti
@@ -79,6 +93,9 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 	// extra userinfo call. client_credentials tokens have no username.
 	if u := s.GetUsername(); u != "" {
 		extra["preferred_username"] = u
+	}
+	if s.grantID != "" {
+		extra[claimGrantID] = s.grantID
 	}
 	return &jwt.JWTClaims{
 		Subject: s.GetSubject(),

@@ -36,6 +36,12 @@ type fositeStore struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	newSession func() *Session
+	// atVerifier verifies JWT access tokens, which have no row
+	// (store_jwt.go).
+	atVerifier *jwtSigner
+	// clients caches GetClient (clientcache.go); nil = off.
+	clients *clientCache
+	gate    *gate // brute-force guard; nil = off (throttle.go)
 }
 
 var (

@@ -15,11 +15,17 @@ func (f *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 	if id == "" {
 		return nil, fosite.ErrNotFound.WithDebug("empty client id")
 	}
+	cached, gen := f.clients.get(id)
+	if cached != nil {
+		return cached, nil
+	}
 	c, err := f.s.GetClient(ctx, id)
 	if err != nil {
 		return nil, f.fail(ctx, "get client", err)
 	}
-	return newClient(c, f.logger), nil
+	cl := newClient(c, f.logger)
+	f.clients.put(cl, gen)
+	return cl, nil
 }
 
 // assertionKey is the nonce value of a client-assertion jti. jti values are

@@ -34,6 +34,9 @@ func (f *fositeStore) revokeFamily(ctx context.Context, requestID string, kind s
 			if err := f.denyJWTs(ctx, requestID); err != nil {
 				return err
 			}
+			if err := f.denyPresentedJWTs(ctx, requestID); err != nil {
+				return fmt.Errorf("deny jti: %w", err)
+			}
 		}
 		if _, err := f.s.DeactivateByRequestID(ctx, kind, requestID); err != nil {
 			return fmt.Errorf("deactivate %s: %w", kind, err)

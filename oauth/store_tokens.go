@@ -34,6 +34,10 @@ func (f *fositeStore) ensureGrant(ctx context.Context, r fosite.Requester, exp t
 		if gt == "" {
 			gt = "authorization_code"
 		}
+		// These grants get a fresh request id on every token request, so
+		// CreateGrant below always creates the row with exp already set:
+		// no second write.
+		fresh := gt == "client_credentials" || gt == "password"
 		g := storage.Grant{
 			RequestID: id, ClientID: r.GetClient().GetID(), Subject: sess.GetSubject(),
 			SessionID: sess.LoginSessionID, GrantType: gt,
@@ -42,6 +46,9 @@ func (f *fositeStore) ensureGrant(ctx context.Context, r fosite.Requester, exp t
 		}
 		if err := f.s.CreateGrant(ctx, g); err != nil {
 			return f.fail(ctx, "create grant", err)
+		}
+		if fresh {
+			return nil
 		}
 	} else if !exp.After(prev) {
 		return nil
@@ -65,13 +72,18 @@ func (f *fositeStore) checkGrant(ctx context.Context, requestID string) error {
 	return nil
 }
 
-// CreateAccessTokenSession stores an access token (JWT ones too: the row
-// makes stateful introspection and per-token listing work; revocation
-// itself is on the grant and the jti denylist).
+// CreateAccessTokenSession stores an opaque access token. A JWT access
+// token gets no row, only its grant (store_jwt.go): the token carries its
+// own claims and grant_id, and revocation lives on the grant and the jti
+// denylist.
 func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
-	exp := sessionOf(r).expiry(fosite.AccessToken, f.now().Add(f.cfg.AccessTokenLifetime))
+	sess := sessionOf(r)
+	exp := sess.expiry(fosite.AccessToken, f.now().Add(f.cfg.AccessTokenLifetime))
 	if err := f.ensureGrant(ctx, r, exp); err != nil {
 		return err
+	}
+	if sess.AccessTokenFormat == FormatJWT {
+		return nil
 	}
 	return f.createRecord(ctx, storage.KindAccessToken, signature, r, exp, "")
 }
@@ -79,6 +91,14 @@ func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature st
 // GetAccessTokenSession returns the request of an access token, with
 // fosite.ErrInactiveToken when it, its grant, or its jti was revoked.
 func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	if isJWT(signature) {
+		// tokenStrategy.AccessTokenSignature hands over a JWT whole.
+		r, handled, err := f.getJWTAccessSession(ctx, signature, session)
+		if handled {
+			return r, err
+		}
+		signature = lastSegment(signature)
+	}
 	rec, err := f.getRecord(ctx, storage.KindAccessToken, signature)
 	if err != nil {
 		return nil, err
@@ -106,6 +126,9 @@ func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature strin
 }
 
 func (f *fositeStore) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	if isJWT(signature) {
+		signature = lastSegment(signature)
+	}
 	return f.fail(ctx, "delete access token", f.s.DeleteToken(ctx, storage.KindAccessToken, secret.HashToken(signature)))
 }
 

@@ -14,6 +14,10 @@ import (
 // user; unknown user, wrong password and disabled user all return
 // fosite.ErrNotFound, which fosite answers with invalid_grant.
 func (f *fositeStore) Authenticate(ctx context.Context, name, pw string) (string, error) {
+	return f.guardPassword(ctx, name, func() (string, error) { return f.authenticate(ctx, name, pw) })
+}
+
+func (f *fositeStore) authenticate(ctx context.Context, name, pw string) (string, error) {
 	u, err := f.s.GetUserByUsername(ctx, name)
 	if isNotFound(err) {
 		password.VerifyDummy(pw, f.pwParams)

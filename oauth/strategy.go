@@ -84,9 +84,20 @@ func (s *tokenStrategy) formatFor(c fosite.Client) string {
 	return s.defaultFormat
 }
 
+// AccessTokenSignature is the storage key of an access token, used for
+// lookups (introspection, revocation). JWT access tokens have no row (they
+// are verified, store_jwt.go), so the "signature" of a JWT is the whole
+// token: GetAccessTokenSession needs it to verify the JWS and read its
+// grant. Opaque tokens are looked up by their HMAC.
 func (s *tokenStrategy) AccessTokenSignature(_ context.Context, token string) string {
+	if isJWT(token) {
+		return token
+	}
 	return lastSegment(token)
 }
+
+// isJWT reports whether token has the shape of a compact JWS.
+func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
 // GenerateAccessToken issues the access token of r in the client's format.
 // It also grants the default audience when none was granted (SPEC: aud is
@@ -114,7 +125,9 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		if sess.AccessTokenJTI, err = secret.RandomToken(18); err != nil {
 			return "", "", err
 		}
+		sess.grantID = r.GetID()
 		token, sig, err = s.jwt.GenerateAccessToken(ctx, r)
+		sess.grantID = ""
 	} else {
 		token, sig, err = s.hmac.GenerateAccessToken(ctx, r)
 	}
@@ -131,7 +144,10 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 // ValidateAccessToken checks the token itself (JWS signature and exp, or
 // HMAC and stored expiry); the caller found its record by signature.
 func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
-	if strings.Count(token, ".") == 2 {
+	if isJWT(token) {
+		if sess, ok := r.GetSession().(*Session); ok && sess.verifiedJWT != "" && sess.verifiedJWT == token {
+			return nil // verified (signature, exp) by GetAccessTokenSession
+		}
 		return s.jwt.ValidateAccessToken(ctx, r, token)
 	}
 	if !strings.HasPrefix(token, prefixAccessToken) {

@@ -22,6 +22,7 @@ var supportedGrantTypes = []string{"authorization_code", "refresh_token", "clien
 func (h *Handler) token(c *gin.Context) {
 	r, w := c.Request, c.Writer
 	ctx, st := withState(r.Context())
+	ctx = withCaller(ctx, r) // client IP for the brute-force guard (throttle.go)
 
 	// RFC 6749 §5.2: an unknown grant type is unsupported_grant_type
 	// (fosite says invalid_request). A missing one is left to fosite.
@@ -59,6 +60,10 @@ func (h *Handler) token(c *gin.Context) {
 		return
 	}
 	client := ar.GetClient()
+	if err := refreshScopeError(ar, r.PostForm.Get("scope")); err != nil {
+		h.writeTokenError(ctx, st, w, ar, err) // RFC 6749 §6 (refreshscope.go)
+		return
+	}
 	s, ok := ar.GetSession().(*Session)
 	if !ok {
 		h.writeTokenError(ctx, st, w, ar, fosite.ErrServerError.WithDebugf("session is %T", ar.GetSession()))
@@ -131,6 +136,7 @@ func checkTokenForm(r *http.Request) error {
 // replayed client assertion is invalid_client (RFC 7523 §3.2).
 func (h *Handler) writeTokenError(ctx context.Context, st *reqState, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
 	err = h.correctError(ctx, st, err)
+	h.setRetryAfter(w, err)
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {
 		h.logger.ErrorContext(ctx, "oauth: token request failed", "error", rfc.ErrorField, "debug", rfc.Debug(), "cause", errors.Unwrap(err))
@@ -145,6 +151,9 @@ func (h *Handler) correctError(ctx context.Context, st *reqState, err error) err
 	if serr := st.storeFailure(); serr != nil {
 		h.logger.ErrorContext(ctx, "oauth: storage failure", "err", serr)
 		return fosite.ErrTemporarilyUnavailable.WithWrap(serr).WithDebug(serr.Error())
+	}
+	if locked := lockedAnswer(err); locked != nil {
+		return locked
 	}
 	if st.lostRace() {
 		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The grant was used by a concurrent request.")

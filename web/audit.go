@@ -2,9 +2,9 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
 
+	"github.com/sesameauth/sesame/internal/httpx"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -40,12 +40,8 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, typ, userID, clien
 	}
 }
 
-// clientIP is the peer address. Behind a reverse proxy the server wiring
-// is expected to have rewritten RemoteAddr from a trusted header.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client address as the server resolved it (trusted
+// proxies' X-Forwarded-For honoured, httpx.StoreClientIP), so the audit
+// trail and the per-IP brute-force counters see the real client, not the
+// proxy.
+func clientIP(r *http.Request) string { return httpx.RequestIP(r) }

@@ -17,6 +17,8 @@ func newClientsCmd(e *env) *cobra.Command {
 	cmd.AddCommand(
 		newClientsCreateCmd(e), newClientsListCmd(e), newClientsGetCmd(e), newClientsUpdateCmd(e),
 		newClientsDeleteCmd(e), newClientsRotateSecretCmd(e),
+		newClientsUnlockCmd(e),            // unlock.go
+		newClientsRegistrationTokenCmd(e), // registration.go
 	)
 	return cmd
 }

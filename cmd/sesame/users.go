@@ -19,6 +19,7 @@ func newUsersCmd(e *env) *cobra.Command {
 	cmd.AddCommand(
 		newUsersCreateCmd(e), newUsersListCmd(e), newUsersGetCmd(e), newUsersSetPasswordCmd(e),
 		newUsersDisableCmd(e), newUsersEnableCmd(e), newUsersDeleteCmd(e),
+		newUsersUnlockCmd(e), // unlock.go
 	)
 	return cmd
 }

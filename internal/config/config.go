@@ -64,6 +64,16 @@ type Config struct {
 	BruteForceMaxLock     time.Duration
 	MaxBodyBytes          int64
 
+	// Janitor: expired-row deletion (internal/janitor). A zero
+	// JanitorInterval turns it off; a zero AuditRetention keeps audit
+	// events forever.
+	JanitorInterval time.Duration
+	JanitorBatch    int
+	JanitorGrace    time.Duration
+	AuditRetention  time.Duration
+	// Metrics serves Prometheus metrics at /metrics.
+	Metrics bool
+
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
 }
@@ -224,6 +234,21 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshReuseGrace < 0 {
 		return fmt.Errorf("invalid SESAME_REFRESH_REUSE_GRACE %q: must not be negative", c.RefreshReuseGrace)
+	}
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{
+		{"SESAME_JANITOR_INTERVAL", c.JanitorInterval},
+		{"SESAME_JANITOR_GRACE", c.JanitorGrace},
+		{"SESAME_AUDIT_RETENTION", c.AuditRetention},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("invalid %s %q: must not be negative", d.env, d.v)
+		}
+	}
+	if c.JanitorBatch < 1 || c.JanitorBatch > 100_000 {
+		return fmt.Errorf("invalid SESAME_JANITOR_BATCH \"%d\": must be between 1 and 100000", c.JanitorBatch)
 	}
 	if c.KeyRotationInterval < 0 {
 		return fmt.Errorf("invalid SESAME_KEY_ROTATION_INTERVAL %q: must not be negative (0 = manual)", c.KeyRotationInterval)

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -41,6 +43,32 @@ var (
 	ErrMalformed = errors.New("password: malformed hash")
 )
 
+// slots bounds concurrent argon2id computations to the number of CPUs.
+// Each one takes 19 MiB and a core for tens of milliseconds; unbounded, 16
+// concurrent logins on 2 cores all finish late together (and memory grows
+// with the queue), bounded they finish one after another at full speed and
+// the others wait their turn, so throughput stays flat and latency grows
+// only with the queue (docs/benchmarks.md).
+var slots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+
+// inFlight and peakInFlight count computations holding a slot (tests).
+var inFlight, peakInFlight atomic.Int64
+
+// idKey is argon2.IDKey run while holding one of the slots.
+func idKey(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	n := inFlight.Add(1)
+	defer inFlight.Add(-1)
+	for {
+		peak := peakInFlight.Load()
+		if n <= peak || peakInFlight.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	return argon2.IDKey(pw, salt, time, memory, threads, keyLen)
+}
+
 func checkInput(pw string) error {
 	switch {
 	case pw == "":
@@ -70,7 +98,7 @@ func Hash(pw string, p Params) (string, error) {
 	if _, err := io.ReadFull(rand.Reader, salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	key := idKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	return encode(p, salt, key), nil
 }
 
@@ -152,7 +180,7 @@ func Verify(pw, encoded string) (ok bool, needsRehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(pw), d.salt, d.p.Iterations, d.p.MemoryKiB, d.p.Parallelism, uint32(len(d.key)))
+	got := idKey([]byte(pw), d.salt, d.p.Iterations, d.p.MemoryKiB, d.p.Parallelism, uint32(len(d.key)))
 	if subtle.ConstantTimeCompare(got, d.key) != 1 {
 		return false, false, nil
 	}
@@ -186,7 +214,7 @@ func VerifyDummy(pw string, p Params) {
 	if len(pw) > MaxLength {
 		pw = pw[:MaxLength]
 	}
-	key := argon2.IDKey([]byte(pw), dummySalt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	key := idKey([]byte(pw), dummySalt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	// Compare like Verify does so the two paths do the same work.
 	subtle.ConstantTimeCompare(key, dummySalt)
 }

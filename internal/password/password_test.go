@@ -3,6 +3,7 @@ package password
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -145,5 +146,45 @@ func BenchmarkVerify(b *testing.B) {
 		if ok, _, _ := Verify("correct horse battery staple", h); !ok {
 			b.Fatal("mismatch")
 		}
+	}
+}
+
+// TestConcurrencyIsBounded: however many logins arrive at once, at most
+// GOMAXPROCS argon2id computations run together (Hash, Verify and
+// VerifyDummy share the slots), and every caller still gets its answer.
+func TestConcurrencyIsBounded(t *testing.T) {
+	p := Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	hash, err := Hash("s3cret", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peakInFlight.Store(0)
+	limit := int64(cap(slots))
+	var wg sync.WaitGroup
+	results := make(chan bool, 12*limit)
+	for i := range 12 * limit {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0:
+				ok, _, err := Verify("s3cret", hash)
+				results <- ok && err == nil
+			case 1:
+				_, err := Hash("other", p)
+				results <- err == nil
+			default:
+				VerifyDummy("nobody", p)
+				results <- true
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	for ok := range results {
+		if !ok {
+			t.Fatal("a concurrent call failed")
+		}
+	}
+	if peak := peakInFlight.Load(); peak < 1 || peak > limit {
+		t.Fatalf("peak concurrent computations %d, want 1..%d", peak, limit)
 	}
 }

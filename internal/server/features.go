@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/admin"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -26,6 +27,7 @@ type features struct {
 	oauth    *oauth.Handler
 	oidc     *oidc.Handler
 	web      *web.Handler
+	admin    *admin.Handler
 	sessions *session.Manager
 	throttle *throttle.Guard
 }
@@ -55,6 +57,12 @@ type Core struct {
 // NewCore builds the signing keys (generating them on first use) and the
 // OAuth handler over an opened store.
 func NewCore(ctx context.Context, cfg config.Config, store storage.Store, ring *secret.Keyring, logger *slog.Logger, now func() time.Time) (*Core, error) {
+	return newCore(ctx, cfg, store, ring, logger, now, nil)
+}
+
+// newCore is NewCore with the server's brute-force guard for client
+// authentication and the password grant (nil: the CLI, which serves neither).
+func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *secret.Keyring, logger *slog.Logger, now func() time.Time, guard *throttle.Guard) (*Core, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -67,6 +75,7 @@ func NewCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 		RSABits:           cfg.RSAKeyBits,
 		RotationInterval:  cfg.KeyRotationInterval,
 		RetainAfterRetire: retain,
+		OnChange:          keysChanged(store, logger), // ops.go: tell other instances
 		Now:               now,
 		Logger:            logger,
 	})
@@ -85,13 +94,14 @@ func NewCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			AccessTokenFormat:     cfg.AccessTokenFormat,
 			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
-			ExtraDiscovery:        oidc.DiscoveryExtras(cfg.Issuer),
+			ExtraDiscovery:        discoveryExtras(cfg.Issuer),
 		},
-		Store:  store,
-		Keys:   km,
-		Ring:   ring,
-		Logger: logger,
-		Now:    now,
+		Store:    store,
+		Keys:     km,
+		Ring:     ring,
+		Logger:   logger,
+		Now:      now,
+		Throttle: guard,
 		PasswordParams: password.Params{
 			MemoryKiB:   cfg.Argon2MemoryKiB,
 			Iterations:  cfg.Argon2Iterations,
@@ -107,18 +117,18 @@ func NewCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	cfg := s.Config
 	f := &features{}
-	core, err := NewCore(ctx, cfg, s.Store, s.Ring, s.Logger, s.now)
+	tc := s.throttleConfig()
+	if err := tc.Validate(); err != nil {
+		return nil, fmt.Errorf("brute-force protection: %w", err)
+	}
+	f.throttle = throttle.New(s.throttleStore(), s.Store, tc, s.now)
+	core, err := newCore(ctx, cfg, s.Store, s.Ring, s.Logger, s.now, f.throttle)
 	if err != nil {
 		return nil, err
 	}
 	f.keys, f.oauth = core.Keys, core.OAuth
 
 	f.sessions = session.New(s.Store, cfg.Issuer, cfg.RefreshTokenLifetime, s.now)
-	tc := s.throttleConfig()
-	if err := tc.Validate(); err != nil {
-		return nil, fmt.Errorf("brute-force protection: %w", err)
-	}
-	f.throttle = throttle.New(s.Store, s.Store, tc, s.now)
 
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,
@@ -143,5 +153,23 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	f.admin, err = admin.New(admin.Deps{
+		App: s.App, Store: s.Store, Keys: f.keys, Tokens: admin.OAuthVerifier{OAuth: f.oauth},
+		Ring: s.Ring, Issuer: cfg.Issuer, OpenRegistration: cfg.OpenRegistration,
+		Logger: s.Logger, Now: s.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
 	return f, nil
+}
+
+// discoveryExtras are the endpoints mounted besides oauth's own, for the
+// discovery documents: only what is really served is advertised.
+func discoveryExtras(issuer string) map[string]any {
+	m := oidc.DiscoveryExtras(issuer)
+	for k, v := range admin.DiscoveryExtras(issuer) {
+		m[k] = v
+	}
+	return m
 }

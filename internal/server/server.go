@@ -37,6 +37,7 @@ type Server struct {
 	now       func() time.Time
 	tls       *tls.Config
 	features  *features
+	ops       *ops // metrics, event bus, janitor (ops.go)
 	closeOnce sync.Once
 }
 
@@ -100,13 +101,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("demo bootstrap: %w", err)
 	}
 
-	// 5. Signing keys, protocol handlers and the web UI.
+	// 5. Metrics, the cross-instance event bus and the janitor (ops.go),
+	//    then signing keys, protocol handlers and the web UI.
+	if s.ops, err = s.buildOps(); err != nil {
+		return nil, err
+	}
 	if s.features, err = s.buildFeatures(ctx); err != nil {
 		return nil, err
 	}
 
 	// 6. HTTP.
 	s.Engine = newEngine(logger)
+	s.instrument()
 	if err := s.protect(); err != nil {
 		return nil, err
 	}
@@ -152,6 +158,7 @@ func (s *Server) mount() error {
 	f.oauth.Mount(s.Engine)
 	f.oidc.Mount(s.Engine)
 	f.web.Mount(s.Engine)
+	f.admin.Mount(s.Engine)
 	return nil
 }
 
@@ -178,6 +185,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var bgDone sync.WaitGroup
 	bgDone.Go(func() { s.features.keys.Run(bg) })
+	s.runOps(bg, &bgDone)
+	s.startPprof(bg, &bgDone)
 	defer func() { stopBG(); bgDone.Wait() }()
 	srv := &http.Server{
 		Handler:           s.Engine,

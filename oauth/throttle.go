@@ -1,0 +1,329 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/sesameauth/sesame/internal/httpx"
+	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// Brute-force protection of the two places package oauth checks a secret:
+// client authentication (token, introspection, revocation; client_secret_basic
+// and client_secret_post) and the resource owner password grant. Both use
+// the server's throttle.Guard (Deps.Throttle), so a lock set here, by /login
+// or by another instance holds everywhere.
+//
+// The lock is checked before the secret is verified (a right guess during a
+// lock reveals nothing); a lock answers invalid_client (401) for a client
+// and invalid_grant for the password grant, with throttle.Message and a
+// Retry-After header on the token endpoint. private_key_jwt is not counted:
+// it proves possession of a private key, which cannot be guessed.
+
+// Audit event types written here (throttle.AuditLocked is the guard's).
+const (
+	auditPasswordGrant = "user.login"         // same type as the web login
+	auditClientAuth    = "client.auth_failed" // a wrong or unknown client secret
+)
+
+// cleanTTL is how long a key found without any failure counter is trusted
+// to stay clean without reading the store again. Client authentication
+// runs on every token, introspection and revocation request; caching the
+// common "no failures" answer spares two reads per request. A local failure
+// drops the entry at once; a lock set by another instance is seen within
+// cleanTTL. User keys are never cached (the password grant is dominated by
+// argon2id anyway, and a lock must hold across instances at once).
+const cleanTTL = time.Second
+
+// cleanCacheMax bounds the cache; when full it starts again empty.
+const cleanCacheMax = 10_000
+
+// lockedError is the cause carried by an answer refused because of a lock.
+type lockedError struct{ until time.Time }
+
+func (e *lockedError) Error() string {
+	return "oauth: locked after repeated failed authentications until " + e.until.UTC().Format(time.RFC3339)
+}
+
+// gate applies a throttle.Guard. A nil *gate is brute-force protection
+// switched off: every method is then a no-op.
+type gate struct {
+	guard  *throttle.Guard
+	store  storage.ThrottleStore
+	audit  storage.AuditStore
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	clean map[string]time.Time // key → known to have no counter until
+}
+
+// newGate returns nil when g is nil or disabled.
+func newGate(g *throttle.Guard, s storage.Store, logger *slog.Logger, now func() time.Time) *gate {
+	if g == nil || !g.Config().Enabled {
+		return nil
+	}
+	return &gate{guard: g, store: s, audit: s, logger: logger, now: now, clean: map[string]time.Time{}}
+}
+
+// check reads the counters of keys: whether one is locked now (and until
+// when, the latest), and which counters exist, so a success resets only
+// those (no write for the common clean case). An error means the store
+// could not be read: the caller fails closed.
+func (g *gate) check(ctx context.Context, keys ...string) (until time.Time, locked bool, present []string, err error) {
+	now := g.now()
+	for _, key := range keys {
+		if g.knownClean(key, now) {
+			continue
+		}
+		c, err := g.store.GetFailures(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			g.markClean(key, now)
+			continue
+		}
+		if err != nil {
+			return time.Time{}, false, nil, fmt.Errorf("oauth: read failure counter: %w", err)
+		}
+		present = append(present, key)
+		if c.LockedUntil != nil && c.LockedUntil.After(now) && c.LockedUntil.After(until) {
+			until, locked = *c.LockedUntil, true
+		}
+	}
+	return until, locked, present, nil
+}
+
+func cacheable(key string) bool { return !strings.HasPrefix(key, throttle.UserKey("")) }
+
+func (g *gate) knownClean(key string, now time.Time) bool {
+	if !cacheable(key) {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	exp, ok := g.clean[key]
+	return ok && now.Before(exp)
+}
+
+func (g *gate) markClean(key string, now time.Time) {
+	if !cacheable(key) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.clean) >= cleanCacheMax {
+		g.clean = map[string]time.Time{}
+	}
+	g.clean[key] = now.Add(cleanTTL)
+}
+
+func (g *gate) forget(keys ...string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range keys {
+		delete(g.clean, k)
+	}
+}
+
+// fail counts one failure of key and of ip. Its error is only logged: the
+// request is refused as a failed authentication either way.
+func (g *gate) fail(ctx context.Context, ip, userAgent, key string) {
+	g.forget(key, throttle.IPKey(ip))
+	if err := g.guard.Fail(ctx, ip, userAgent, key); err != nil {
+		g.logger.WarnContext(ctx, "oauth: record failed authentication", "err", err)
+	}
+}
+
+// succeed resets the account counters that exist (IP counters are kept,
+// see throttle.Guard.Succeed).
+func (g *gate) succeed(ctx context.Context, present []string) {
+	if len(present) == 0 {
+		return
+	}
+	if err := g.guard.Succeed(ctx, present...); err != nil {
+		g.logger.WarnContext(ctx, "oauth: reset failed authentications", "err", err)
+	}
+}
+
+// auditEvent appends an event; a failure is logged, never answered, since
+// the authentication outcome stands.
+func (g *gate) auditEvent(ctx context.Context, e storage.AuditEvent) {
+	e.At = g.now().UTC()
+	if len(e.UserAgent) > 256 {
+		e.UserAgent = e.UserAgent[:256]
+	}
+	if err := g.audit.AppendAudit(ctx, e); err != nil {
+		g.logger.WarnContext(ctx, "oauth: audit", "type", e.Type, "err", err)
+	}
+}
+
+// caller is the client address and user agent of a token request, and the
+// client it authenticated as, carried in the context down to the password
+// grant's Authenticate, which fosite calls without the request.
+type caller struct {
+	ip, userAgent string
+	mu            sync.Mutex
+	clientID      string
+}
+
+type callerKey struct{}
+
+// withCaller records r's client IP (trusted proxies honoured, see
+// httpx.RequestIP) and user agent in ctx.
+func withCaller(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, callerKey{}, &caller{ip: httpx.RequestIP(r), userAgent: r.UserAgent()})
+}
+
+// callerOf never returns nil (a throwaway caller outside the token endpoint).
+func callerOf(ctx context.Context) *caller {
+	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
+		return c
+	}
+	return &caller{}
+}
+
+func (c *caller) setClient(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clientID = id
+}
+
+func (c *caller) client() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clientID
+}
+
+// guardPassword runs authenticate (the password check of the password
+// grant) behind the guard: per-username and per-IP locks, failures counted
+// under the submitted username whether or not it exists (a lock reveals no
+// account), one audit event per attempt.
+func (f *fositeStore) guardPassword(ctx context.Context, name string, authenticate func() (string, error)) (string, error) {
+	g := f.gate
+	if g == nil {
+		return authenticate()
+	}
+	who := callerOf(ctx)
+	key := throttle.UserKey(name)
+	until, locked, present, err := g.check(ctx, key, throttle.IPKey(who.ip))
+	if err != nil {
+		return "", f.fail(ctx, "check password lock", err)
+	}
+	ev := storage.AuditEvent{Type: auditPasswordGrant, Actor: "anonymous", ClientID: who.client(),
+		IP: who.ip, UserAgent: who.userAgent, Outcome: "failure", Details: map[string]string{"grant_type": "password"}}
+	if locked {
+		ev.Details["reason"] = "locked"
+		g.auditEvent(ctx, ev)
+		return "", &lockedError{until: until}
+	}
+	sub, err := authenticate()
+	switch {
+	case errors.Is(err, fosite.ErrNotFound):
+		g.fail(ctx, who.ip, who.userAgent, key)
+		g.auditEvent(ctx, ev)
+	case err == nil:
+		g.succeed(ctx, present)
+		ev.Actor, ev.UserID, ev.Outcome = "user:"+sub, sub, "success"
+		g.auditEvent(ctx, ev)
+	}
+	return sub, err
+}
+
+// authenticateClient is fosite's ClientAuthenticationStrategy: fosite's
+// own strategy behind the guard for secret-based methods.
+func (h *Handler) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	g := h.adapter.gate
+	if g == nil || form.Get("client_assertion_type") != "" {
+		return h.provider.DefaultClientAuthenticationStrategy(ctx, r, form)
+	}
+	id := submittedClientID(r, form)
+	ip := httpx.RequestIP(r)
+	keys := []string{throttle.IPKey(ip)}
+	if id != "" {
+		keys = append(keys, throttle.ClientKey(id))
+	}
+	until, locked, present, err := g.check(ctx, keys...)
+	if err != nil {
+		stateOf(ctx).failStore(err)
+		return nil, fosite.ErrServerError.WithWrap(err)
+	}
+	if locked {
+		return nil, fosite.ErrInvalidClient.WithHint(throttle.Message).WithWrap(&lockedError{until: until})
+	}
+	client, err := h.provider.DefaultClientAuthenticationStrategy(ctx, r, form)
+	switch {
+	case err == nil:
+		callerOf(ctx).setClient(client.GetID())
+		g.succeed(ctx, present)
+	case stateOf(ctx).storeFailure() != nil:
+		// An outage is not a failed guess.
+	case errors.Is(err, errSecretMismatch) || errors.Is(err, storage.ErrNotFound) || errors.Is(err, fosite.ErrNotFound):
+		// A wrong secret, or a client id that does not exist: both count,
+		// so locking behaves the same whether or not the client exists.
+		key := throttle.ClientKey(id)
+		if id == "" {
+			key = ""
+		}
+		h.failClient(ctx, ip, r.UserAgent(), key, id)
+	}
+	return client, err
+}
+
+func (h *Handler) failClient(ctx context.Context, ip, userAgent, key, id string) {
+	g := h.adapter.gate
+	if key == "" {
+		g.forget(throttle.IPKey(ip))
+		if err := g.guard.Fail(ctx, ip, userAgent); err != nil {
+			g.logger.WarnContext(ctx, "oauth: record failed client authentication", "err", err)
+		}
+	} else {
+		g.fail(ctx, ip, userAgent, key)
+	}
+	g.auditEvent(ctx, storage.AuditEvent{Type: auditClientAuth, Actor: "anonymous", ClientID: id,
+		IP: ip, UserAgent: userAgent, Outcome: "failure"})
+}
+
+// submittedClientID is the client id a request claims, as fosite reads it:
+// the Basic user name (form-decoded, RFC 6749 §2.3.1) or else client_id.
+func submittedClientID(r *http.Request, form url.Values) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		if id, err := url.QueryUnescape(user); err == nil {
+			return id
+		}
+		return user
+	}
+	return form.Get("client_id")
+}
+
+// lockedAnswer turns an answer refused because of a lock into the error the
+// client sees (nil when err is not about a lock): invalid_client for a
+// client, invalid_grant for the password grant, both with throttle.Message.
+func lockedAnswer(err error) error {
+	var le *lockedError
+	if !errors.As(err, &le) {
+		return nil
+	}
+	if errors.Is(err, fosite.ErrInvalidClient) {
+		return fosite.ErrInvalidClient.WithHint(throttle.Message).WithWrap(le)
+	}
+	return fosite.ErrInvalidGrant.WithHint(throttle.Message).WithWrap(le)
+}
+
+// setRetryAfter adds Retry-After (RFC 9110 §10.2.3) to an answer refused
+// because of a lock.
+func (h *Handler) setRetryAfter(w http.ResponseWriter, err error) {
+	var le *lockedError
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(le.until, h.now())))
+	}
+}
