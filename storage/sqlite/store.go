@@ -74,9 +74,23 @@ func open(ctx context.Context, path string, busyTimeout time.Duration) (*Store, 
 	db.SetConnMaxIdleTime(connMaxIdleTime)
 	// The driver connects lazily; ping now so a bad path or a file that is
 	// not a database fails at start-up rather than on the first request.
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
+	//
+	// Switching a fresh file to WAL takes an exclusive lock that SQLite
+	// does not wait for through busy_timeout, so several processes opening
+	// the same new file at once (instances starting together) can see
+	// SQLITE_BUSY here: retry for up to busyTimeout before giving up.
+	deadline := time.Now().Add(busyTimeout)
+	for attempt := 1; ; attempt++ {
+		err := db.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		err = mapErr(err)
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) || ctx.Err() != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		time.Sleep(time.Duration(min(attempt, 10)) * 20 * time.Millisecond)
 	}
 	return &Store{db: db, path: path, now: time.Now, txs: map[*sql.Tx]struct{}{}}, nil
 }
