@@ -40,17 +40,27 @@
 //
 // # Where revocation lives
 //
-// Every token and code is a storage.TokenRecord keyed by the SHA-256 of its
-// fosite signature, with the request sealed (AES-GCM) because sessions
-// carry personal data. A grant family (fosite's request id) has a
+// Every opaque token and code is a storage.TokenRecord keyed by the SHA-256
+// of its fosite signature, with the request sealed (AES-GCM) because
+// sessions carry personal data. A grant family (fosite's request id) has a
 // storage.Grant row, and revocation lives there: revoking any token of a
 // family (RFC 7009, refresh-token reuse, code replay, an admin) marks the
-// grant revoked, deactivates its rows and puts the jti of each unexpired
-// JWT access token on the storage.NonceJWTDenylist until its exp. Lookups
-// check the row, the grant and, for JWTs, the denylist. JWT access tokens
-// still get a row (stateful introspection and listing); the grant and the
-// denylist alone are enough to revoke them, which keeps the door open to
-// issuing JWTs without a row.
+// grant revoked and deactivates its rows. Lookups check the row and the
+// grant.
+//
+// JWT access tokens have no row (store_jwt.go): issuing one is a signature
+// plus, for a new grant, the grant row. The token names its grant in a
+// grant_id claim; looking it up (introspection, userinfo, revocation)
+// verifies it by kid and checks exp, the grant and the jti denylist
+// (storage.NonceJWTDenylist), where revoking a JWT itself puts its jti
+// until exp. To make that possible, the access-token "signature" fosite
+// passes to GetAccessTokenSession is the whole JWT.
+//
+// # Caches
+//
+// Clients are cached in memory for Config.ClientCacheTTL (clientcache.go);
+// Handler.InvalidateClient drops one at once after a write. Grants and the
+// denylist are never cached: revocation takes effect on the next request.
 //
 // # Races
 //

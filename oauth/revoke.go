@@ -32,4 +32,5 @@ func (h *Handler) revoke(c *gin.Context) {
 		h.logger.InfoContext(ctx, "oauth: revocation request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
 	}
 	h.provider.WriteRevocationResponse(ctx, w, err)
+	h.auditRevoked(ctx, r, err) // audit.go
 }

@@ -105,6 +105,7 @@ func (h *Handler) token(c *gin.Context) {
 		resp.SetExtra("refresh_token", ar.GetRequestForm().Get("refresh_token"))
 	}
 	h.provider.WriteAccessResponse(ctx, w, ar, resp)
+	h.auditIssued(ctx, r, ar) // audit.go
 }
 
 // checkTokenForm applies the RFC 6749 checks fosite answers differently:

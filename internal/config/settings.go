@@ -157,7 +157,7 @@ var settings = []Setting{
 		set: dur(func(c *Config) *time.Duration { return &c.JanitorInterval })},
 	{Env: "SESAME_JANITOR_BATCH", Default: "1000", Usage: "rows deleted per statement by the janitor",
 		set: integer(32, func(c *Config, n uint64) { c.JanitorBatch = int(n) })},
-	{Env: "SESAME_JANITOR_GRACE", Default: "1h", Usage: "how long past expiry a row is kept before the janitor deletes it",
+	{Env: "SESAME_JANITOR_GRACE", Default: "5m", Usage: "how long past expiry a row is kept before the janitor deletes it (absorbs clock skew between instances)",
 		set: dur(func(c *Config) *time.Duration { return &c.JanitorGrace })},
 	{Env: "SESAME_AUDIT_RETENTION", Default: "2160h", Usage: "audit events older than this are deleted by the janitor (0 = keep forever)",
 		set: dur(func(c *Config) *time.Duration { return &c.AuditRetention })},

@@ -22,7 +22,7 @@ type Store interface {
 const (
 	DefaultInterval       = 10 * time.Minute
 	DefaultBatch          = 1000
-	DefaultGrace          = time.Hour
+	DefaultGrace          = 5 * time.Minute
 	DefaultAuditRetention = 90 * 24 * time.Hour
 	// LockName is the lock every instance's janitor competes for.
 	LockName = "sesame-janitor"
@@ -35,8 +35,8 @@ type Options struct {
 	// Batch is the most rows one DELETE removes (default 1000).
 	Batch int
 	// Grace: a row is deleted once it has been expired this long (0 =
-	// as soon as it expires; the server passes SESAME_JANITOR_GRACE,
-	// DefaultGrace unless configured).
+	// as soon as it expires). DefaultGrace is SESAME_JANITOR_GRACE's
+	// default.
 	Grace time.Duration
 	// AuditRetention: audit events older than this are deleted (default
 	// 90 days). KeepAudit disables audit deletion altogether.

@@ -149,7 +149,13 @@ func (p *Postgres) Subscribe(topic string, fn func(string)) { p.subs.add(topic, 
 func (p *Postgres) Run(ctx context.Context) error {
 	l := &pgxlisten.Listener{
 		Connect: func(ctx context.Context) (*pgx.Conn, error) {
-			return pgx.ConnectConfig(ctx, p.pool.Config().ConnConfig.Copy())
+			cc := p.pool.Config().ConnConfig.Copy()
+			// Tell the listener apart in pg_stat_activity.
+			if cc.RuntimeParams == nil {
+				cc.RuntimeParams = map[string]string{}
+			}
+			cc.RuntimeParams["application_name"] = cc.RuntimeParams["application_name"] + " listener"
+			return pgx.ConnectConfig(ctx, cc)
 		},
 		LogError: func(ctx context.Context, err error) {
 			if ctx.Err() == nil {

@@ -79,9 +79,14 @@ func (s *Server) buildOps() (*ops, error) {
 	return o, nil
 }
 
-// instrument installs the metrics middleware first on the engine, so it
-// also counts requests the protections refuse, and mounts /metrics.
-func (s *Server) instrument() {
+// attachOps connects ops to the built features and the engine: client
+// change events drop the client from the OAuth client cache, and the
+// metrics middleware goes first on the engine, so it also counts requests
+// the protections refuse, with /metrics mounted.
+func (s *Server) attachOps() {
+	// Subscribed here rather than in runOps: the local bus delivers on
+	// Publish, also to a server that is only used as an http.Handler.
+	s.ops.bus.Subscribe(TopicClients, s.features.oauth.InvalidateClient)
 	if s.ops.metrics == nil {
 		return
 	}

@@ -19,15 +19,16 @@ const envPprofListen = "SESAME_PPROF_LISTEN"
 
 // startPprof serves net/http/pprof on $SESAME_PPROF_LISTEN until bg ends.
 // Only loopback addresses are accepted: profiles expose memory contents.
-func (s *Server) startPprof(bg context.Context, wg *sync.WaitGroup) {
+// It reports whether the listener was started.
+func (s *Server) startPprof(bg context.Context, wg *sync.WaitGroup) bool {
 	addr := os.Getenv(envPprofListen)
 	if addr == "" {
-		return
+		return false
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		s.Logger.Warn("pprof listener refused: not a loopback ip:port", "env", envPprofListen, "addr", addr)
-		return
+		return false
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -46,4 +47,5 @@ func (s *Server) startPprof(bg context.Context, wg *sync.WaitGroup) {
 			s.Logger.Warn("pprof listener", "err", err)
 		}
 	})
+	return true
 }

@@ -92,7 +92,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	s.Ring = ring
 	logger.Info("system secret loaded", "source", source)
-	s.App = app.New(s.Store, s.Ring, password.Params{
+	// Client writes are announced so every instance's client cache drops
+	// the client at once (ops_clients.go).
+	s.App = app.New(s.announceClientWrites(s.Store), s.Ring, password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
 	}, s.now)
 
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 
 	// 6. HTTP.
 	s.Engine = newEngine(logger)
-	s.instrument()
+	s.attachOps()
 	if err := s.protect(); err != nil {
 		return nil, err
 	}

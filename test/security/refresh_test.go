@@ -155,8 +155,8 @@ func TestRevokedPrincipals(t *testing.T) {
 			t.Fatal("deleted client's access token is active")
 		}
 		wantError(t, s.userinfo(g.str("access_token")), 401, "invalid_token")
-		// The grant was revoked with the client: the refresh token is dead.
-		wantError(t, s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.str("refresh_token")}}, c.ID, csec), 400, "invalid_grant")
+		// The client is gone: it cannot even authenticate to refresh.
+		wantError(t, s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.str("refresh_token")}}, c.ID, csec), 401, "invalid_client")
 	})
 	t.Run("RFC6819-5.2.2.4 deleted client cannot authenticate", func(t *testing.T) {
 		s := s.with(t)
