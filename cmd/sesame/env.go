@@ -13,6 +13,7 @@ import (
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/internal/server"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/dial"
 )
@@ -108,7 +109,9 @@ func (e *env) open(ctx context.Context) (*app.Service, error) {
 		return nil, usageError{err}
 	}
 	e.ring = ring
-	e.svc = app.New(e.store, ring, password.Params{
+	// Client writes from the CLI reach running servers at once (their
+	// client caches are told over Postgres NOTIFY; SQLite: 5 s cache TTL).
+	e.svc = app.New(server.AnnounceClientWrites(e.store, e.logger), ring, password.Params{
 		MemoryKiB: e.cfg.Argon2MemoryKiB, Iterations: e.cfg.Argon2Iterations, Parallelism: e.cfg.Argon2Parallelism,
 	}, nil)
 	return e.svc, nil
