@@ -105,8 +105,8 @@ func TestDurationIsHonoured(t *testing.T) {
 		t.Fatal(err)
 	}
 	wall := time.Since(start)
-	if wall < 1500*time.Millisecond || wall > 2500*time.Millisecond {
-		t.Errorf("run took %v, want 1.5 s ± 1 s", wall)
+	if wall < 1500*time.Millisecond || wall > 6*time.Second { // upper bound generous for loaded CI
+		t.Errorf("run took %v, want 1.5 s (at most 6 s on a loaded machine)", wall)
 	}
 	if rep.Stopped != bench.StoppedDuration || rep.DurationS < 1.4 || rep.DurationS > 2 {
 		t.Errorf("stopped %s after %.3f s, want duration after ~1.5 s", rep.Stopped, rep.DurationS)
@@ -132,7 +132,10 @@ func TestMaxDurationCapsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wall := time.Since(start); wall > 1500*time.Millisecond {
+	// Without the cap the run would never end (2^40 requests); the bound
+	// is generous because a loaded CI machine with -race can stall the
+	// scheduler for seconds, and this is a test of capping, not of speed.
+	if wall := time.Since(start); wall > 6*time.Second {
 		t.Errorf("run took %v past a 1 s cap", wall)
 	}
 	if rep.Stopped != bench.StoppedMaxDuration || rep.Requests == 0 {
@@ -297,7 +300,7 @@ func TestInterruptReturnsPartialReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if time.Since(start) > 2*time.Second || rep.Stopped != bench.StoppedInterrupted || rep.Requests == 0 || rep.Errors != 0 {
+	if time.Since(start) > 6*time.Second || rep.Stopped != bench.StoppedInterrupted || rep.Requests == 0 || rep.Errors != 0 {
 		t.Errorf("after %v: stopped %s, %d requests, %d errors", time.Since(start), rep.Stopped, rep.Requests, rep.Errors)
 	}
 }
