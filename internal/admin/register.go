@@ -144,7 +144,7 @@ func parseRegistration(body []byte) (registrationMetadata, error) {
 		return m, regError("invalid_client_metadata", "grant_types: password is not available to dynamically registered clients")
 	}
 	for _, f := range []struct{ name, v string }{{"software_id", m.SoftwareID}, {"software_version", m.SoftwareVersion}} {
-		if _, err := checkText(f.name, f.v, 200); err != nil {
+		if _, err := app.CheckText(f.name, f.v, 200); err != nil {
 			return m, err
 		}
 	}

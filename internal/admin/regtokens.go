@@ -67,7 +67,7 @@ func CreateRegistrationToken(ctx context.Context, st storage.Store, actor string
 		return RegistrationTokenView{}, &app.ValidationError{Field: "max_uses", Value: fmt.Sprint(in.MaxUses),
 			Reason: "must not be negative (0 = unlimited)"}
 	}
-	desc, err := checkText("description", in.Description, 200)
+	desc, err := app.CheckText("description", in.Description, 200)
 	if err != nil {
 		return RegistrationTokenView{}, err
 	}

@@ -81,7 +81,7 @@ func (h *Handler) patchUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	var prof profileChange
 	if in.Email != nil {
-		e, err := checkEmail(*in.Email)
+		e, err := app.CheckEmail(*in.Email)
 		if err != nil {
 			h.writeError(c, err)
 			return
@@ -89,7 +89,7 @@ func (h *Handler) patchUser(c *gin.Context) {
 		prof.email = &e
 	}
 	if in.Name != nil {
-		n, err := checkText("name", *in.Name, 200)
+		n, err := app.CheckText("name", *in.Name, 200)
 		if err != nil {
 			h.writeError(c, err)
 			return

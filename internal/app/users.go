@@ -311,3 +311,12 @@ func newUserID() (string, error) {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
+
+// CheckEmail and CheckText are the profile-field rules of the user use
+// cases, exported so that the admin API's profile edit applies the very
+// same checks and messages as the CLI.
+func CheckEmail(raw string) (string, error) { return checkEmail(raw) }
+
+// CheckText trims a free-text field and refuses invalid UTF-8, control
+// characters and values longer than max runes.
+func CheckText(field, raw string, max int) (string, error) { return checkText(field, raw, max) }
