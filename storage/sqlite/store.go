@@ -35,8 +35,9 @@ const (
 // Store is the SQLite implementation of storage.Store. It is safe for
 // concurrent use.
 type Store struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	stmts *stmtCache
+	path  string
 	// now is the clock used where the contract has no time argument
 	// (ClaimNonce's "expired entries are replaced").
 	now func() time.Time
@@ -92,7 +93,7 @@ func open(ctx context.Context, path string, busyTimeout time.Duration) (*Store, 
 		}
 		time.Sleep(time.Duration(min(attempt, 10)) * 20 * time.Millisecond)
 	}
-	return &Store{db: db, path: path, now: time.Now, txs: map[*sql.Tx]struct{}{}}, nil
+	return &Store{db: db, stmts: newStmtCache(db), path: path, now: time.Now, txs: map[*sql.Tx]struct{}{}}, nil
 }
 
 // dsn builds the driver DSN. Pragmas are applied by the driver on every new
@@ -147,6 +148,7 @@ func (s *Store) Close() error {
 	for _, tx := range open {
 		_ = tx.Rollback()
 	}
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}

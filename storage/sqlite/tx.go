@@ -31,12 +31,13 @@ func (s *Store) txFrom(ctx context.Context) *txHandle {
 	return h
 }
 
-// q returns the transaction in ctx, or the pool.
+// q returns the transaction in ctx, or the pool, behind the prepared
+// statement cache.
 func (s *Store) q(ctx context.Context) querier {
 	if h := s.txFrom(ctx); h != nil {
-		return h.tx
+		return cachedQuerier{c: s.stmts, tx: h.tx}
 	}
-	return s.db
+	return cachedQuerier{c: s.stmts}
 }
 
 // BeginTx starts a write transaction (BEGIN IMMEDIATE, see dsn) and returns
