@@ -50,11 +50,7 @@ func newAuditCmd(e *env) *cobra.Command {
 			for _, v := range views {
 				t.row(fmt.Sprint(v.ID), ts(v.At), v.Type, v.Actor, orDash(v.ClientID), orDash(v.UserID), v.Outcome, details(v.Details))
 			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			nextPageHint(e.stdout, next)
-			return nil
+			return flushPage(e.stdout, t, next)
 		}),
 	}
 	fl := list.Flags()
@@ -62,8 +58,7 @@ func newAuditCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.ClientID, "client", "", "only events about this client id")
 	fl.StringVar(&f.UserID, "user", "", "only events about this user id")
 	fl.StringVar(&since, "since", "", "only events newer than this duration (e.g. 24h)")
-	fl.IntVar(&f.Limit, "limit", storage.DefaultListLimit, "page size")
-	fl.StringVar(&f.Cursor, "cursor", "", "cursor of the next page")
+	addPageFlags(fl, &f.Limit, &f.Cursor)
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(list)
 	return cmd

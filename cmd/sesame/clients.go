@@ -240,16 +240,11 @@ func newClientsListCmd(e *env) *cobra.Command {
 				}
 				t.row(v.ClientID, orDash(v.ClientName), kind, strings.Join(v.GrantTypes, ","), orDash(strings.Join(v.RedirectURIs, ",")), orDash(v.Scope))
 			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			nextPageHint(e.stdout, next)
-			return nil
+			return flushPage(e.stdout, t, next)
 		}),
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Limit, "limit", storage.DefaultListLimit, "page size (max 500)")
-	f.StringVar(&o.Cursor, "cursor", "", "cursor of the next page")
+	addPageFlags(f, &o.Limit, &o.Cursor)
 	f.StringVar(&o.Query, "query", "", "filter by name (substring)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sesameauth/sesame/storage"
 )
 
 // listJSON is the shape of every list with --json, the same as the admin
@@ -71,8 +75,20 @@ func orDash(s string) string {
 	return s
 }
 
-func nextPageHint(w io.Writer, next string) {
+// flushPage prints one page of a list: the table, then how to get the
+// next page when there is one.
+func flushPage(w io.Writer, t *table, next string) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
 	if next != "" {
 		fmt.Fprintf(w, "(more: --cursor %s)\n", next)
 	}
+	return nil
+}
+
+// addPageFlags registers the paging flags every list command shares.
+func addPageFlags(f *pflag.FlagSet, limit *int, cursor *string) {
+	f.IntVar(limit, "limit", storage.DefaultListLimit, "page size (max 500)")
+	f.StringVar(cursor, "cursor", "", "cursor of the next page")
 }

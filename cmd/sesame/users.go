@@ -147,16 +147,11 @@ func newUsersListCmd(e *env) *cobra.Command {
 			for _, u := range views {
 				t.row(u.ID, u.Username, orDash(u.Email), orDash(u.Name), yesNo(u.Disabled), ts(u.CreatedAt))
 			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			nextPageHint(e.stdout, next)
-			return nil
+			return flushPage(e.stdout, t, next)
 		}),
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Limit, "limit", storage.DefaultListLimit, "page size (max 500)")
-	f.StringVar(&o.Cursor, "cursor", "", "cursor of the next page")
+	addPageFlags(f, &o.Limit, &o.Cursor)
 	f.StringVar(&o.Query, "query", "", "filter by username, email or name (substring)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
