@@ -155,6 +155,12 @@ type TokenRecord struct {
 type TokenStore interface {
 	// CreateToken inserts a record; ErrConflict if (Kind, Signature) exists.
 	CreateToken(ctx context.Context, rec TokenRecord) error
+	// CreateTokens inserts every record in one commit (the transaction of
+	// ctx when it carries one): all or none. It is the group commit behind
+	// concurrent token issuance — one WAL flush and, on Postgres, one round
+	// trip for the whole batch. ErrConflict if any (Kind, Signature) exists
+	// (nothing is inserted then); an empty batch does nothing.
+	CreateTokens(ctx context.Context, recs []TokenRecord) error
 	// GetToken returns the record whatever its Active flag; ErrNotFound if absent.
 	GetToken(ctx context.Context, kind TokenKind, signature string) (TokenRecord, error)
 	// DeleteToken removes a record; deleting a missing record is not an error.
@@ -220,6 +226,20 @@ type GrantStore interface {
 	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
 	// DeleteExpiredGrants deletes up to limit grants with ExpiresAt before `before`.
 	DeleteExpiredGrants(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// Client-wide revocation. client_credentials tokens have no grant row
+	// (one write per opaque token, none per JWT); what revokes them
+	// together is a per-client instant: every such token of the client
+	// issued at or before it is revoked. RevokeGrants with a ClientID and
+	// no Subject also records that instant (at) in the same transaction,
+	// so "revoke everything of client X" reaches grantless tokens too.
+	//
+	// RevokeClientTokens records at as the client's revocation instant,
+	// keeping the later of at and any instant already recorded.
+	RevokeClientTokens(ctx context.Context, clientID string, at time.Time) error
+	// ClientTokensRevokedAt returns the client's revocation instant, or the
+	// zero time (and no error) when none was recorded.
+	ClientTokensRevokedAt(ctx context.Context, clientID string) (time.Time, error)
 }
 
 // NonceStore records one-time values in namespaces until they expire:
@@ -467,6 +487,10 @@ type Transactor interface {
 	BeginTx(ctx context.Context) (context.Context, error)
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
+	// InTransaction reports whether ctx carries a transaction of this
+	// store (work that batches writes across requests must not take a
+	// write out of its caller's transaction).
+	InTransaction(ctx context.Context) bool
 }
 
 // Store is every aggregate together, for wiring. Consumers should take the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -103,17 +104,54 @@ func grantWhere(f storage.GrantFilter, args []any) ([]string, []any) {
 }
 
 // RevokeGrants revokes every unrevoked grant matching f and returns their
-// request ids.
+// request ids. A filter on the client alone also records at as the
+// client's revocation instant (for its grantless client_credentials
+// tokens): a data-modifying WITH makes both writes one statement, atomic
+// without a transaction of its own.
 func (s *Store) RevokeGrants(ctx context.Context, f storage.GrantFilter, reason string, at time.Time) ([]string, error) {
 	where, args := grantWhere(f, []any{reason, ts(at)})
 	where = append(where, `revoked_at IS NULL`)
-	rows, _ := s.q(ctx).Query(ctx, `UPDATE grants SET revoked_at = $2, revoke_reason = $1
-		WHERE `+strings.Join(where, ` AND `)+` RETURNING request_id`, args...)
+	sql := `UPDATE grants SET revoked_at = $2, revoke_reason = $1
+		WHERE ` + strings.Join(where, ` AND `) + ` RETURNING request_id`
+	if f.ClientID != "" && f.Subject == "" {
+		args = append(args, f.ClientID)
+		sql = `WITH revoked AS (` + sql + `), stamped AS (` +
+			fmt.Sprintf(upsertClientRevocation, len(args), 2) + `) SELECT request_id FROM revoked`
+	}
+	rows, _ := s.q(ctx).Query(ctx, sql, args...)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, mapErr("revoke grants", err)
 	}
 	return ids, nil
+}
+
+// upsertClientRevocation records a client's revocation instant, keeping
+// the later one; its verbs number the client id and time parameters.
+const upsertClientRevocation = `INSERT INTO client_revocations (client_id, revoked_at) VALUES ($%d, $%d)
+	ON CONFLICT (client_id) DO UPDATE
+	SET revoked_at = GREATEST(client_revocations.revoked_at, EXCLUDED.revoked_at)`
+
+// RevokeClientTokens records at as the client's revocation instant unless
+// a later one is already recorded.
+func (s *Store) RevokeClientTokens(ctx context.Context, clientID string, at time.Time) error {
+	_, err := s.q(ctx).Exec(ctx, fmt.Sprintf(upsertClientRevocation, 1, 2), clientID, ts(at))
+	return mapErr("revoke client tokens", err)
+}
+
+// ClientTokensRevokedAt returns the client's revocation instant, the zero
+// time if none was recorded.
+func (s *Store) ClientTokensRevokedAt(ctx context.Context, clientID string) (time.Time, error) {
+	var at time.Time
+	err := s.q(ctx).QueryRow(ctx, `SELECT revoked_at FROM client_revocations WHERE client_id = $1`,
+		clientID).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, mapErr("client tokens revoked at", err)
+	}
+	return at.UTC(), nil
 }
 
 // ListGrants lists the grants matching f, oldest first.

@@ -143,11 +143,12 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // q returns the transaction carried by ctx, or the pool.
 func (s *Store) q(ctx context.Context) querier {
-	if h := txFrom(ctx); h != nil {
+	if h := s.txFrom(ctx); h != nil {
 		return h.tx
 	}
 	return s.pool

@@ -30,18 +30,41 @@ func scanToken(row pgx.CollectableRow) (storage.TokenRecord, error) {
 	return r, nil
 }
 
-// CreateToken inserts rec; ErrConflict if (Kind, Signature) exists.
-func (s *Store) CreateToken(ctx context.Context, rec storage.TokenRecord) error {
+const insertToken = `INSERT INTO tokens (` + tokenCols + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+
+func tokenArgs(rec storage.TokenRecord) []any {
 	var successor []byte // NULL when unset
 	if len(rec.Successor) > 0 {
 		successor = rec.Successor
 	}
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tokens (`+tokenCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		string(rec.Kind), rec.Signature, rec.RequestID, rec.ClientID, rec.Subject, rec.Active,
+	return []any{string(rec.Kind), rec.Signature, rec.RequestID, rec.ClientID, rec.Subject, rec.Active,
 		ts(rec.RequestedAt), ts(rec.ExpiresAt), blob(rec.Data), rec.AccessSignature,
-		tsPtr(rec.FirstUsedAt), successor)
+		tsPtr(rec.FirstUsedAt), successor}
+}
+
+// CreateToken inserts rec; ErrConflict if (Kind, Signature) exists.
+func (s *Store) CreateToken(ctx context.Context, rec storage.TokenRecord) error {
+	_, err := s.q(ctx).Exec(ctx, insertToken, tokenArgs(rec)...)
 	return mapErr("create token", err)
+}
+
+// CreateTokens inserts every record in one round trip: a pgx batch is one
+// pipeline ended by a single Sync, which the server runs as one implicit
+// transaction when no transaction is open, so a duplicate in any row
+// (stored, or earlier in the batch) rolls back the rows before it too. In
+// the caller's transaction the batch runs there, and the failed statement
+// aborts that transaction, so nothing of it can be committed either.
+func (s *Store) CreateTokens(ctx context.Context, recs []storage.TokenRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(recs))}
+	for _, rec := range recs {
+		b.Queue(insertToken, tokenArgs(rec)...)
+	}
+	// Close reads every result and returns the first error.
+	return mapErr("create tokens", s.q(ctx).SendBatch(ctx, b).Close())
 }
 
 // GetToken returns the record whatever its Active flag.

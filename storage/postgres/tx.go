@@ -8,8 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// txKey is the context key of the transaction started by BeginTx.
-type txKey struct{}
+// txKey is the context key of the transaction started by BeginTx. It is
+// keyed by the store so that a transaction of one database is never used
+// by another Store sharing the context (nor mistaken for its own by
+// InTransaction).
+type txKey struct{ s *Store }
 
 // txHandle is what BeginTx puts in the context. owner is false for a
 // nested BeginTx, whose Commit and Rollback must leave the outer
@@ -19,8 +22,8 @@ type txHandle struct {
 	owner bool
 }
 
-func txFrom(ctx context.Context) *txHandle {
-	h, _ := ctx.Value(txKey{}).(*txHandle)
+func (s *Store) txFrom(ctx context.Context) *txHandle {
+	h, _ := ctx.Value(txKey{s}).(*txHandle)
 	return h
 }
 
@@ -30,19 +33,19 @@ func txFrom(ctx context.Context) *txHandle {
 // one connection: its context must not be used by several goroutines at
 // once.
 func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
-	if h := txFrom(ctx); h != nil {
-		return context.WithValue(ctx, txKey{}, &txHandle{tx: h.tx, owner: false}), nil
+	if h := s.txFrom(ctx); h != nil {
+		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false}), nil
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return ctx, mapErr("begin transaction", err)
 	}
-	return context.WithValue(ctx, txKey{}, &txHandle{tx: tx, owner: true}), nil
+	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true}), nil
 }
 
 // Commit commits the transaction started by the BeginTx that returned ctx.
 func (s *Store) Commit(ctx context.Context) error {
-	h := txFrom(ctx)
+	h := s.txFrom(ctx)
 	if h == nil {
 		return errors.New("postgres: commit: no transaction in context")
 	}
@@ -59,7 +62,7 @@ func (s *Store) Commit(ctx context.Context) error {
 // ctx. Rolling back a transaction that already ended is not an error, so
 // a deferred Rollback after Commit is harmless.
 func (s *Store) Rollback(ctx context.Context) error {
-	h := txFrom(ctx)
+	h := s.txFrom(ctx)
 	if h == nil {
 		return errors.New("postgres: rollback: no transaction in context")
 	}
@@ -74,3 +77,6 @@ func (s *Store) Rollback(ctx context.Context) error {
 	}
 	return nil
 }
+
+// InTransaction reports whether ctx carries a transaction of this store.
+func (s *Store) InTransaction(ctx context.Context) bool { return s.txFrom(ctx) != nil }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -90,29 +92,78 @@ func grantWhere(f storage.GrantFilter) (string, []any) {
 }
 
 // RevokeGrants revokes every unrevoked grant matching the filter and
-// returns their request ids, in one statement.
+// returns their request ids, in one statement. A filter on the client alone
+// also records at as the client's revocation instant (for its grantless
+// client_credentials tokens), in the same transaction.
 func (s *Store) RevokeGrants(ctx context.Context, f storage.GrantFilter, reason string, at time.Time) ([]string, error) {
 	const op = "revoke grants"
-	where, wargs := grantWhere(f)
-	args := append([]any{ts(at), reason}, wargs...)
-	rows, err := s.q(ctx).QueryContext(ctx, `UPDATE grants SET revoked_at = ?, revoke_reason = ?
-		WHERE revoked_at IS NULL AND `+where+` RETURNING request_id`, args...)
+	if f.ClientID == "" || f.Subject != "" {
+		ids, err := revokeGrants(ctx, s.q(ctx), f, reason, at)
+		return ids, wrap(op, err)
+	}
+	var ids []string
+	err := s.inTx(ctx, func(q querier) error {
+		var err error
+		if ids, err = revokeGrants(ctx, q, f, reason, at); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, upsertClientRevocation, f.ClientID, ts(at))
+		return err
+	})
 	if err != nil {
 		return nil, wrap(op, err)
+	}
+	return ids, nil
+}
+
+func revokeGrants(ctx context.Context, q querier, f storage.GrantFilter, reason string, at time.Time) ([]string, error) {
+	where, wargs := grantWhere(f)
+	args := append([]any{ts(at), reason}, wargs...)
+	rows, err := q.QueryContext(ctx, `UPDATE grants SET revoked_at = ?, revoke_reason = ?
+		WHERE revoked_at IS NULL AND `+where+` RETURNING request_id`, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(op, err)
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	return ids, nil
+}
+
+// upsertClientRevocation records a client's revocation instant, keeping
+// the later one (fixed-width time text makes MAX chronological).
+const upsertClientRevocation = `INSERT INTO client_revocations (client_id, revoked_at) VALUES (?, ?)
+	ON CONFLICT (client_id) DO UPDATE SET revoked_at = MAX(revoked_at, excluded.revoked_at)`
+
+// RevokeClientTokens records at as the client's revocation instant unless
+// a later one is already recorded.
+func (s *Store) RevokeClientTokens(ctx context.Context, clientID string, at time.Time) error {
+	_, err := s.q(ctx).ExecContext(ctx, upsertClientRevocation, clientID, ts(at))
+	return wrap("revoke client tokens", err)
+}
+
+// ClientTokensRevokedAt returns the client's revocation instant, the zero
+// time if none was recorded.
+func (s *Store) ClientTokensRevokedAt(ctx context.Context, clientID string) (time.Time, error) {
+	var at time.Time
+	err := s.q(ctx).QueryRowContext(ctx, `SELECT revoked_at FROM client_revocations WHERE client_id = ?`,
+		clientID).Scan(timeCol{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, wrap("client tokens revoked at", err)
+	}
+	return at, nil
 }
 
 // ListGrants lists matching grants, oldest first.

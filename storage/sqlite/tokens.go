@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/sesameauth/sesame/storage"
@@ -22,14 +23,88 @@ func scanToken(row interface{ Scan(...any) error }) (storage.TokenRecord, error)
 	return r, err
 }
 
+const insertToken = `INSERT INTO tokens (` + tokenCols + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func tokenArgs(r storage.TokenRecord) []any {
+	return []any{string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.Subject, boolInt(r.Active),
+		ts(r.RequestedAt), ts(r.ExpiresAt), blob(r.Data), r.AccessSignature,
+		tsPtr(r.FirstUsedAt), blob(r.Successor)}
+}
+
 // CreateToken inserts a record; ErrConflict if (Kind, Signature) exists.
 func (s *Store) CreateToken(ctx context.Context, r storage.TokenRecord) error {
-	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.Subject, boolInt(r.Active),
-		ts(r.RequestedAt), ts(r.ExpiresAt), blob(r.Data), r.AccessSignature,
-		tsPtr(r.FirstUsedAt), blob(r.Successor))
+	_, err := s.q(ctx).ExecContext(ctx, insertToken, tokenArgs(r)...)
 	return wrap("create token", err)
+}
+
+// CreateTokens inserts every record in one transaction (the caller's, or
+// one of its own): one write lock and one WAL commit for the whole batch,
+// each row through the prepared INSERT of CreateToken. A duplicate (stored
+// or inside the batch) fails the batch and keeps none of it.
+func (s *Store) CreateTokens(ctx context.Context, recs []storage.TokenRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	outer := s.txFrom(ctx) != nil
+	if !outer {
+		// Prepare (or find) the statement through the pool before BEGIN:
+		// once the transaction holds the write lock, nothing may be
+		// prepared on another connection (see cachedQuerier.stmt).
+		s.stmts.get(ctx, insertToken)
+	}
+	err := s.inTx(ctx, func(q querier) error {
+		tx := q.(*sql.Tx) // inTx always hands over the transaction
+		if outer {
+			// SQLite undoes only the failing statement, so in the caller's
+			// transaction the rows before a duplicate would stay (and be
+			// committed if the caller goes on): a savepoint takes them back.
+			return withSavepoint(ctx, tx, func() error { return insertTokens(ctx, s.stmts, tx, recs) })
+		}
+		return insertTokens(ctx, s.stmts, tx, recs)
+	})
+	return wrap("create tokens", err)
+}
+
+// insertTokens runs the token INSERT once per record in tx, through one
+// statement: the cached one (re-used on the transaction's connection) or,
+// if none is cached yet, one prepared on tx.
+func insertTokens(ctx context.Context, c *stmtCache, tx *sql.Tx, recs []storage.TokenRecord) error {
+	var st *sql.Stmt
+	if cached := c.lookup(insertToken); cached != nil {
+		st = tx.StmtContext(ctx, cached)
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, insertToken); err != nil {
+			return err
+		}
+	}
+	defer st.Close()
+	for _, r := range recs {
+		if _, err := st.ExecContext(ctx, tokenArgs(r)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withSavepoint runs fn inside a savepoint of tx, rolled back to if fn
+// fails so that the transaction carries on without fn's writes.
+func withSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT sesame_batch`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		// If this fails too the transaction is unusable and its owner's
+		// rollback (the usual response to err) discards everything.
+		bg := context.WithoutCancel(ctx)
+		if _, rerr := tx.ExecContext(bg, `ROLLBACK TO sesame_batch`); rerr == nil {
+			_, _ = tx.ExecContext(bg, `RELEASE sesame_batch`)
+		}
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE sesame_batch`)
+	return err
 }
 
 // GetToken returns the record whatever its Active flag; ErrNotFound if absent.

@@ -137,3 +137,6 @@ func (s *Store) forget(tx *sql.Tx) {
 	delete(s.txs, tx)
 	s.mu.Unlock()
 }
+
+// InTransaction reports whether ctx carries a transaction of this store.
+func (s *Store) InTransaction(ctx context.Context) bool { return s.txFrom(ctx) != nil }

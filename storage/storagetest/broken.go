@@ -48,6 +48,12 @@ func brokenCalls(s storage.Store) []struct {
 		{"CreateToken", func(ctx context.Context) error {
 			return s.CreateToken(ctx, token(storage.KindAccessToken, "sig-new", "req-1", base))
 		}},
+		{"CreateTokens", func(ctx context.Context) error {
+			return s.CreateTokens(ctx, []storage.TokenRecord{
+				token(storage.KindAccessToken, "sig-new-1", "req-1", base),
+				token(storage.KindRefreshToken, "sig-new-2", "req-1", base),
+			})
+		}},
 		{"GetToken", func(ctx context.Context) error { _, err := s.GetToken(ctx, storage.KindAccessToken, "sig"); return err }},
 		{"DeleteToken", func(ctx context.Context) error { return s.DeleteToken(ctx, storage.KindAccessToken, "sig") }},
 		{"DeactivateToken", func(ctx context.Context) error {
@@ -74,6 +80,12 @@ func brokenCalls(s storage.Store) []struct {
 			_, err := s.RevokeGrants(ctx, storage.GrantFilter{Subject: "u1"}, "x", base)
 			return err
 		}},
+		{"RevokeGrants of a client", func(ctx context.Context) error {
+			_, err := s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c1"}, "x", base)
+			return err
+		}},
+		{"RevokeClientTokens", func(ctx context.Context) error { return s.RevokeClientTokens(ctx, "c-1", at(time.Hour)) }},
+		{"ClientTokensRevokedAt", func(ctx context.Context) error { _, err := s.ClientTokensRevokedAt(ctx, "c-1"); return err }},
 		{"ListGrants", func(ctx context.Context) error { _, err := s.ListGrants(ctx, storage.GrantFilter{}); return err }},
 		{"DeleteExpiredGrants", func(ctx context.Context) error { _, err := s.DeleteExpiredGrants(ctx, base, 10); return err }},
 		{"ClaimNonce", func(ctx context.Context) error {
@@ -159,6 +171,7 @@ func testDatabaseGone(t *testing.T, h Harness) {
 		ok(t, s.CreateUser(ctx, user("u-1", "alice")), "CreateUser")
 		ok(t, s.CreateClient(ctx, fullClient("c-1")), "CreateClient")
 		ok(t, s.CreateToken(ctx, token(storage.KindAccessToken, "sig", "req-1", base)), "CreateToken")
+		ok(t, s.RevokeClientTokens(ctx, "c-1", base), "RevokeClientTokens")
 		h.Break(t, s)
 		// The calls are independent, so they run together: each may wait
 		// for a refused connection, which adds up over some sixty methods.

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -22,6 +23,10 @@ func grant(requestID, subject, clientID string) storage.Grant {
 		ExpiresAt:  at(30 * 24 * time.Hour),
 	}
 }
+
+// us returns base shifted by d at microsecond precision, which every
+// backend keeps exactly, for checks that compare instants with Equal.
+func us(d time.Duration) time.Time { return at(d).Truncate(time.Microsecond) }
 
 func grantIDs(gs []storage.Grant) []string {
 	out := make([]string, 0, len(gs))
@@ -138,6 +143,82 @@ func testGrants(t *testing.T, h Harness) {
 				t.Errorf("%s RevokedAt = %v, want %v", id, got.RevokedAt, want)
 			}
 		}
+	})
+
+	t.Run("client token revocation keeps the latest instant per client", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		revokedAt := func(clientID string, want time.Time, what string) {
+			t.Helper()
+			got, err := s.ClientTokensRevokedAt(ctx, clientID)
+			ok(t, err, "ClientTokensRevokedAt "+clientID)
+			if !got.Equal(want) {
+				t.Errorf("%s: ClientTokensRevokedAt(%s) = %v, want %v", what, clientID, got, want)
+			}
+		}
+		revokedAt("c1", time.Time{}, "never revoked")
+		ok(t, s.RevokeClientTokens(ctx, "c1", us(time.Hour).In(zone)), "RevokeClientTokens c1")
+		revokedAt("c1", us(time.Hour), "after the first revocation")
+		ok(t, s.RevokeClientTokens(ctx, "c1", us(time.Minute)), "RevokeClientTokens c1 earlier")
+		revokedAt("c1", us(time.Hour), "an earlier instant does not move it back")
+		ok(t, s.RevokeClientTokens(ctx, "c1", us(2*time.Hour)), "RevokeClientTokens c1 later")
+		revokedAt("c1", us(2*time.Hour), "a later instant wins")
+		revokedAt("c2", time.Time{}, "another client")
+		ok(t, s.RevokeClientTokens(ctx, "c2", us(time.Minute)), "RevokeClientTokens c2")
+		revokedAt("c2", us(time.Minute), "c2 after its own revocation")
+		revokedAt("c1", us(2*time.Hour), "c1 after c2's revocation")
+	})
+
+	t.Run("revoking a client's grants stamps its revocation instant", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		for _, g := range []storage.Grant{grant("g1", "u1", "c1"), grant("g2", "u2", "c1"), grant("g3", "u1", "c2")} {
+			ok(t, s.CreateGrant(ctx, g), "CreateGrant "+g.RequestID)
+		}
+		revokedAt := func(clientID string, want time.Time, what string) {
+			t.Helper()
+			got, err := s.ClientTokensRevokedAt(ctx, clientID)
+			ok(t, err, "ClientTokensRevokedAt "+clientID)
+			if !got.Equal(want) {
+				t.Errorf("%s: ClientTokensRevokedAt(%s) = %v, want %v", what, clientID, got, want)
+			}
+		}
+
+		ids, err := s.RevokeGrants(ctx, storage.GrantFilter{Subject: "u1", ClientID: "c1"}, "user", us(time.Hour))
+		ok(t, err, "RevokeGrants subject u1 client c1")
+		sortedEqual(t, "RevokeGrants subject u1 client c1", ids, []string{"g1"})
+		revokedAt("c1", time.Time{}, "a filter on subject and client revokes one user's grants only")
+		ids, err = s.RevokeGrants(ctx, storage.GrantFilter{Subject: "u1"}, "user", us(time.Hour))
+		ok(t, err, "RevokeGrants subject u1")
+		sortedEqual(t, "RevokeGrants subject u1", ids, []string{"g3"})
+		revokedAt("c2", time.Time{}, "a filter on the subject alone")
+
+		// In a transaction that fails, the instant goes with the grants.
+		err = storage.InTx(ctx, s, func(ctx context.Context) error {
+			if _, err := s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c1"}, "client", us(3*time.Hour)); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		wantErr(t, err, errBoom, "InTx revoking client c1 then failing")
+		revokedAt("c1", time.Time{}, "after the rolled-back revocation")
+		if g, err := s.GetGrant(ctx, "g2"); err != nil || g.RevokedAt != nil {
+			t.Errorf("g2 after the rolled-back revocation: RevokedAt %v, err %v; want unrevoked", g.RevokedAt, err)
+		}
+
+		ids, err = s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c1"}, "client", us(2*time.Hour).In(zone))
+		ok(t, err, "RevokeGrants client c1")
+		sortedEqual(t, "RevokeGrants client c1 (only real grants)", ids, []string{"g2"})
+		revokedAt("c1", us(2*time.Hour), "after revoking every grant of c1")
+		revokedAt("c2", time.Time{}, "another client")
+		ids, err = s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c1"}, "client", us(time.Minute))
+		ok(t, err, "RevokeGrants client c1 earlier")
+		sortedEqual(t, "RevokeGrants client c1 again", ids, nil)
+		revokedAt("c1", us(2*time.Hour), "an earlier revocation does not move the instant back")
+
+		// A client with no grant at all (client_credentials only) is stamped too.
+		ids, err = s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c3"}, "client", us(4*time.Hour))
+		ok(t, err, "RevokeGrants client c3")
+		sortedEqual(t, "RevokeGrants client c3", ids, nil)
+		revokedAt("c3", us(4*time.Hour), "a client without grants")
 	})
 
 	t.Run("list filters by subject, client and activity", func(t *testing.T) {

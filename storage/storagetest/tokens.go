@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -78,6 +79,109 @@ func testTokens(t *testing.T, h Harness) {
 		got, err := s.GetToken(ctx, storage.KindAccessToken, "sig")
 		ok(t, err, "GetToken")
 		checkRecord(t, "token after the refused create", first, got)
+	})
+
+	t.Run("create many inserts every record", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		rt := token(storage.KindRefreshToken, "b-rt", "req-1", base.In(zone))
+		rt.AccessSignature = "b-at"
+		used := token(storage.KindAccessToken, "b-used", "req-2", at(time.Second))
+		used.Active, used.FirstUsedAt, used.Successor = false, ptr(at(time.Minute)), []byte{0x01, 0x00, 0x02}
+		recs := []storage.TokenRecord{
+			token(storage.KindAccessToken, "b-at", "req-1", base),
+			rt,
+			used,
+			token(storage.KindOIDC, "b-at", "req-1", base), // same signature, other kind
+		}
+		ok(t, s.CreateTokens(ctx, recs), "CreateTokens")
+		for _, rec := range recs {
+			got, err := s.GetToken(ctx, rec.Kind, rec.Signature)
+			ok(t, err, "GetToken "+string(rec.Kind)+" "+rec.Signature)
+			checkRecord(t, "token "+string(rec.Kind)+" "+rec.Signature, rec, got)
+		}
+		ok(t, s.CreateTokens(ctx, nil), "CreateTokens of a nil batch")
+		ok(t, s.CreateTokens(ctx, []storage.TokenRecord{}), "CreateTokens of an empty batch")
+	})
+
+	t.Run("create many with a stored signature conflicts and inserts none", func(t *testing.T) {
+		// The stored duplicate sits first, in the middle and last: a backend
+		// that inserts row by row must undo the rows before it too.
+		for _, pos := range []int{0, 2, 4} {
+			t.Run(fmt.Sprintf("duplicate at %d", pos), func(t *testing.T) {
+				s, ctx := h.New(t), t.Context()
+				stored := token(storage.KindAccessToken, "sig-stored", "req-old", base)
+				ok(t, s.CreateToken(ctx, stored), "CreateToken")
+				var batch []storage.TokenRecord
+				for i := range 4 {
+					batch = append(batch, token(storage.KindAccessToken, fmt.Sprintf("sig-new-%d", i), "req-new", at(time.Minute)))
+				}
+				dup := token(storage.KindAccessToken, "sig-stored", "req-new", at(time.Minute))
+				batch = append(batch[:pos], append([]storage.TokenRecord{dup}, batch[pos:]...)...)
+				wantErr(t, s.CreateTokens(ctx, batch), storage.ErrConflict, "CreateTokens with a stored signature")
+				for _, rec := range batch {
+					if rec.Signature == stored.Signature {
+						continue
+					}
+					_, err := s.GetToken(ctx, rec.Kind, rec.Signature)
+					wantErr(t, err, storage.ErrNotFound, "GetToken "+rec.Signature+" of the refused batch")
+				}
+				got, err := s.GetToken(ctx, stored.Kind, stored.Signature)
+				ok(t, err, "GetToken of the stored record")
+				checkRecord(t, "stored token after the refused batch", stored, got)
+				usable(t, s, "u-after")
+			})
+		}
+	})
+
+	t.Run("create many with a duplicate inside the batch conflicts and inserts none", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		batch := []storage.TokenRecord{
+			token(storage.KindRefreshToken, "sig-a", "req-1", base),
+			token(storage.KindRefreshToken, "sig-b", "req-1", base),
+			token(storage.KindRefreshToken, "sig-a", "req-2", at(time.Minute)),
+		}
+		wantErr(t, s.CreateTokens(ctx, batch), storage.ErrConflict, "CreateTokens with a repeated signature")
+		for _, sig := range []string{"sig-a", "sig-b"} {
+			_, err := s.GetToken(ctx, storage.KindRefreshToken, sig)
+			wantErr(t, err, storage.ErrNotFound, "GetToken "+sig+" of the refused batch")
+		}
+		ok(t, s.CreateTokens(ctx, batch[:2]), "CreateTokens of the same batch without the repeat")
+	})
+
+	t.Run("create many in a transaction commits and rolls back with it", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		batch := []storage.TokenRecord{
+			token(storage.KindAccessToken, "sig-1", "req-1", base),
+			token(storage.KindRefreshToken, "sig-1", "req-1", base),
+		}
+		err := storage.InTx(ctx, s, func(ctx context.Context) error {
+			if err := s.CreateTokens(ctx, batch); err != nil {
+				return err
+			}
+			if _, err := s.GetToken(ctx, storage.KindRefreshToken, "sig-1"); err != nil {
+				return fmt.Errorf("read back inside the transaction: %w", err)
+			}
+			return errBoom
+		})
+		wantErr(t, err, errBoom, "InTx returning an error after CreateTokens")
+		for _, rec := range batch {
+			_, err := s.GetToken(ctx, rec.Kind, rec.Signature)
+			wantErr(t, err, storage.ErrNotFound, "GetToken "+string(rec.Kind)+" after the rollback")
+		}
+		usable(t, s, "u-after")
+
+		err = storage.InTx(ctx, s, func(ctx context.Context) error {
+			if err := s.CreateUser(ctx, user("u-1", "alice")); err != nil {
+				return err
+			}
+			return s.CreateTokens(ctx, batch)
+		})
+		ok(t, err, "InTx with CreateTokens")
+		for _, rec := range batch {
+			got, err := s.GetToken(ctx, rec.Kind, rec.Signature)
+			ok(t, err, "GetToken "+string(rec.Kind)+" after the commit")
+			checkRecord(t, "token committed with the transaction", rec, got)
+		}
 	})
 
 	t.Run("missing and deleted", func(t *testing.T) {

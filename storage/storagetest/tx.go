@@ -160,4 +160,39 @@ func testTransactions(t *testing.T, h Harness) {
 		_, err = s.GetClient(ctx, "c-1")
 		ok(t, err, "GetClient after the outer commit")
 	})
+
+	t.Run("InTransaction tells whether the context carries this store's transaction", func(t *testing.T) {
+		s, other, ctx := h.New(t), h.New(t), t.Context()
+		if s.InTransaction(ctx) {
+			t.Error("InTransaction of a context without a transaction is true")
+		}
+		txCtx, err := s.BeginTx(ctx)
+		ok(t, err, "BeginTx")
+		if !s.InTransaction(txCtx) {
+			t.Error("InTransaction of the context BeginTx returned is false")
+		}
+		if s.InTransaction(ctx) {
+			t.Error("InTransaction of the context given to BeginTx is true")
+		}
+		// Another store (another database) must not take the transaction
+		// for its own: work it sends elsewhere would escape the rollback.
+		if other.InTransaction(txCtx) {
+			t.Error("InTransaction of another store's transaction is true")
+		}
+		ok(t, s.Rollback(txCtx), "Rollback")
+
+		err = storage.InTx(ctx, s, func(ctx context.Context) error {
+			if !s.InTransaction(ctx) {
+				t.Error("InTransaction inside InTx is false")
+			}
+			return storage.InTx(ctx, s, func(ctx context.Context) error {
+				if !s.InTransaction(ctx) {
+					t.Error("InTransaction inside a nested InTx is false")
+				}
+				return nil
+			})
+		})
+		ok(t, err, "InTx")
+		usable(t, s, "u-after")
+	})
 }
