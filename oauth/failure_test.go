@@ -33,8 +33,20 @@ func TestStoreDown(t *testing.T) {
 		e.createUser("alice", "pw-alice-1", false)
 		tok := e.codeTokens(cfg, "offline_access api")
 
+		opq, opqSec := e.createClient(storage.Client{GrantTypes: []string{"client_credentials"}, AccessTokenFormat: FormatOpaque})
+		jwtc, jwtSec := e.createClient(storage.Client{GrantTypes: []string{"client_credentials"}, AccessTokenFormat: FormatJWT})
+		mustToken(t, e.clientCredentials(jwtc.ID, jwtSec, nil)) // caches the client
+
 		e.breakDB()
-		mustUnavailable(t, e.clientCredentials(c.ID, sec, nil))
+		// An opaque token is its row: not stored, not handed out.
+		mustUnavailable(t, e.clientCredentials(opq.ID, opqSec, nil))
+		// A client_credentials JWT needs no write at all: while its client
+		// is in the cache it is still issued (and verifiable from the JWKS;
+		// introspection needs the store and fails). Past the cache's TTL
+		// the client cannot be read and the request fails like the rest.
+		mustToken(t, e.clientCredentials(jwtc.ID, jwtSec, nil))
+		e.clock.Advance(defaultClientCacheTTL + time.Second)
+		mustUnavailable(t, e.clientCredentials(jwtc.ID, jwtSec, nil))
 		mustUnavailable(t, e.refresh(c.ID, sec, tok.RefreshToken))
 		mustUnavailable(t, e.post(PathToken, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"pw-alice-1"}}, c.ID, sec))
 		mustUnavailable(t, e.post(PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {"sesame_ac_x.y"}, "redirect_uri": {cfg.RedirectURL}}, c.ID, sec))

@@ -111,6 +111,7 @@ func New(d Deps) (*Handler, error) {
 	atSigner := &jwtSigner{keys: d.Keys, alg: func(context.Context, jwt.Mapper) string { return h.cfg.AccessTokenSigningAlg }}
 	h.adapter.atVerifier = atSigner
 	h.adapter.clients = newClientCache(h.cfg.ClientCacheTTL, d.Now)
+	h.adapter.batch = newTokenBatcher(d.Store, tokenBatchMax, tokenBatchDeadline)
 	idSigner := &jwtSigner{keys: d.Keys, alg: h.idTokenAlg}
 	h.strategy = &tokenStrategy{
 		hmac:          hmacS,

@@ -42,6 +42,8 @@ type fositeStore struct {
 	// clients caches GetClient (clientcache.go); nil = off.
 	clients *clientCache
 	gate    *gate // brute-force guard; nil = off (throttle.go)
+	// batch group-commits opaque client_credentials token rows (batch.go).
+	batch *tokenBatcher
 }
 
 var (
@@ -183,13 +185,22 @@ func sessionOf(r fosite.Requester) *Session {
 
 // createRecord stores one record of r keyed by the hash of signature.
 func (f *fositeStore) createRecord(ctx context.Context, kind storage.TokenKind, signature string, r fosite.Requester, expiresAt time.Time, accessSig string) error {
+	rec, err := f.record(kind, signature, r, expiresAt, accessSig)
+	if err != nil {
+		return err
+	}
+	return f.fail(ctx, "create "+string(kind), f.s.CreateToken(ctx, rec))
+}
+
+// record builds the row of a token: hashed signature, sealed request.
+func (f *fositeStore) record(kind storage.TokenKind, signature string, r fosite.Requester, expiresAt time.Time, accessSig string) (storage.TokenRecord, error) {
 	if signature == "" {
-		return errors.New("oauth: empty token signature")
+		return storage.TokenRecord{}, errors.New("oauth: empty token signature")
 	}
 	h := secret.HashToken(signature)
 	data, err := f.seal(kind, h, r)
 	if err != nil {
-		return err
+		return storage.TokenRecord{}, err
 	}
 	var linked string
 	if accessSig != "" {
@@ -199,12 +210,11 @@ func (f *fositeStore) createRecord(ctx context.Context, kind storage.TokenKind, 
 	if r.GetClient() != nil {
 		clientID = r.GetClient().GetID()
 	}
-	rec := storage.TokenRecord{
+	return storage.TokenRecord{
 		Kind: kind, Signature: h, RequestID: r.GetID(), ClientID: clientID,
 		Subject: sessionOf(r).GetSubject(), Active: true, RequestedAt: r.GetRequestedAt(),
 		ExpiresAt: expiresAt, Data: data, AccessSignature: linked,
-	}
-	return f.fail(ctx, "create "+string(kind), f.s.CreateToken(ctx, rec))
+	}, nil
 }
 
 // getRecord loads the record of signature. ok is false with a fosite error.

@@ -108,7 +108,12 @@ func (f *fositeStore) getJWTAccessSession(ctx context.Context, token string, ses
 	st.mu.Lock()
 	st.presentedJWTs = append(st.presentedJWTs, presentedJWT{requestID: grantID, jti: s.AccessTokenJTI, exp: exp})
 	st.mu.Unlock()
-	if err := f.checkGrant(ctx, grantID); err != nil {
+	if isClientGrant(grantID) {
+		err = f.checkClientGrant(ctx, clientID, req.RequestedAt, false)
+	} else {
+		err = f.checkGrant(ctx, grantID)
+	}
+	if err != nil {
 		return req, true, err
 	}
 	if s.AccessTokenJTI != "" {

@@ -83,6 +83,8 @@ func (h *Handler) token(c *gin.Context) {
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		// SPEC: sub is the client id for client_credentials.
 		s.SetSubject(client.GetID())
+		// Marks the token grantless (store_tokens.go, clientGrantPrefix).
+		ar.SetID(clientGrantPrefix + ar.GetID())
 	}
 	if ar.GetGrantTypes().ExactOne("password") {
 		st.mu.Lock()

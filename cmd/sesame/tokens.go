@@ -133,7 +133,7 @@ func newTokensRevokeCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", count, client)
+				_, err = fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s and every client_credentials token issued to it until now\n", count, client)
 				return err
 			}
 		}),

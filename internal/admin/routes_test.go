@@ -236,10 +236,23 @@ func TestConsentKeyTokenAuditAndRegistrationTokenRoutes(t *testing.T) {
 		if n["grants_revoked"] != 1 {
 			t.Fatalf("revoke by user: %v", n)
 		}
-		otherID, _ := e.clientToken("read")
+		// A client's client_credentials tokens have no grant row (0 grants
+		// revoked) yet revoking by client revokes them: a second admin
+		// client's token stops working at once.
+		otherID, otherTok := e.clientToken("sesame:admin")
+		if r := e.call(http.MethodGet, "/admin/users", otherTok, nil); r.status != http.StatusOK {
+			t.Fatalf("the other admin token before revocation: %d %s", r.status, r.body)
+		}
+		seedGrant(t, st, "", otherID, "g-client")
 		e.do(http.MethodPost, "/admin/tokens/revoke", map[string]string{"client_id": otherID}, http.StatusOK).json(t, &n)
 		if n["grants_revoked"] != 1 {
 			t.Fatalf("revoke by client: %v", n)
+		}
+		if r := e.call(http.MethodGet, "/admin/users", otherTok, nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("a revoked client's token still works on the admin API: %d %s", r.status, r.body)
+		}
+		if r := e.call(http.MethodGet, "/admin/users", e.adminToken, nil); r.status != http.StatusOK {
+			t.Fatalf("revoking another client revoked ours: %d %s", r.status, r.body)
 		}
 		e.do(http.MethodPost, "/admin/tokens/revoke", map[string]string{"client_id": "nope"}, http.StatusNotFound)
 
