@@ -20,7 +20,14 @@ import (
 
 // benchSigner is the access-token signer over a key manager with one
 // active key of alg (SQLite in a temp dir; keys are in memory after New).
-func benchSigner(b *testing.B, alg string) *jwtSigner {
+func benchSigner(b testing.TB, alg string) *jwtSigner {
+	b.Helper()
+	s, _ := benchSignerStore(b, alg)
+	return s
+}
+
+// benchSignerStore is benchSigner with the store its keys live in.
+func benchSignerStore(b testing.TB, alg string) (*jwtSigner, *sqlite.Store) {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -39,7 +46,7 @@ func benchSigner(b *testing.B, alg string) *jwtSigner {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &jwtSigner{keys: km, alg: func(context.Context, jwt.Mapper) string { return alg }}
+	return &jwtSigner{keys: km, alg: func(context.Context, jwt.Mapper) string { return alg }}, st
 }
 
 // benchClaims is a typical access token (RFC 9068 claims plus grant_id).

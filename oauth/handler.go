@@ -109,7 +109,7 @@ func New(d Deps) (*Handler, error) {
 	h.fcfg.ClientAuthenticationStrategy = h.authenticateClient
 	hmacS := &hmacStrategy{HMACSHAStrategyUnPrefixed: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: h.fcfg}, h.fcfg)}
 	atSigner := &jwtSigner{keys: d.Keys, alg: func(context.Context, jwt.Mapper) string { return h.cfg.AccessTokenSigningAlg }}
-	h.adapter.atVerifier = atSigner
+	h.adapter.atVerifier = &jwtSigner{keys: d.Keys, alg: atSigner.alg, verified: newVerifiedCache(verifiedCacheMax, d.Now)}
 	h.adapter.clients = newClientCache(h.cfg.ClientCacheTTL, d.Now)
 	h.adapter.batch = newTokenBatcher(d.Store, tokenBatchMax, tokenBatchDeadline)
 	idSigner := &jwtSigner{keys: d.Keys, alg: h.idTokenAlg}

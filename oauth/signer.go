@@ -26,6 +26,9 @@ type jwtSigner struct {
 	keys *keys.Manager
 	// alg picks the signing algorithm of one token.
 	alg func(ctx context.Context, header jwt.Mapper) string
+	// verified skips re-verifying a token seen before (verifycache.go);
+	// nil = off. Only the access-token verifier has one.
+	verified *verifiedCache
 }
 
 var _ jwt.Signer = (*jwtSigner)(nil)
@@ -92,6 +95,18 @@ func (s *jwtSigner) Validate(ctx context.Context, token string) (string, error) 
 // with a *jwt.ValidationError when only the claims are invalid (callers
 // accept an expired id_token_hint).
 func (s *jwtSigner) Decode(ctx context.Context, token string) (*jwt.Token, error) {
+	if v, ok := s.verified.get(token); ok {
+		// The signature verified before; the key must still be published
+		// (a withdrawn key withdraws its tokens) and the claims valid now.
+		if _, err := s.keys.Lookup(ctx, v.kid); err == nil {
+			alg, _ := v.header["alg"].(string)
+			t := &jwt.Token{Header: v.header, Claims: v.claims, Method: v3Algorithm(alg)}
+			if err := v.claims.Valid(); err != nil {
+				return t, err
+			}
+			return t, nil
+		}
+	}
 	jws, err := jose.ParseSigned(token, verifyAlgs)
 	if err != nil {
 		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorMalformed, Inner: err}
@@ -125,6 +140,7 @@ func (s *jwtSigner) Decode(ctx context.Context, token string) (*jwt.Token, error
 	if err := claims.Valid(); err != nil {
 		return t, err
 	}
+	s.verified.put(token, t, key.KID)
 	return t, nil
 }
 
