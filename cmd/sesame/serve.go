@@ -26,6 +26,7 @@ created and their credentials printed once (SESAME_DEMO=false to skip).`,
 			// After the first signal, restore the default handling so a
 			// second Ctrl-C ends a shutdown that hangs.
 			go func() { <-ctx.Done(); stop() }()
+			tuneGC()
 			srv, err := server.New(ctx, e.cfg, e.logger, server.WithOutput(e.stdout))
 			if err != nil {
 				return err
