@@ -101,17 +101,31 @@ func (f *fositeStore) fail(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("oauth: store: %s: %w", op, err)
 }
 
+// requestFields are the fields of a stored fosite request but its session.
+type requestFields struct {
+	ID                string     `json:"id"`
+	RequestedAt       time.Time  `json:"requested_at"`
+	ClientID          string     `json:"client_id"`
+	RequestedScopes   []string   `json:"scopes,omitempty"`
+	GrantedScopes     []string   `json:"granted_scopes,omitempty"`
+	RequestedAudience []string   `json:"audience,omitempty"`
+	GrantedAudience   []string   `json:"granted_audience,omitempty"`
+	Form              url.Values `json:"form,omitempty"`
+}
+
 // storedRequest is the plain, serializable form of a fosite request.
 type storedRequest struct {
-	ID                string          `json:"id"`
-	RequestedAt       time.Time       `json:"requested_at"`
-	ClientID          string          `json:"client_id"`
-	RequestedScopes   []string        `json:"scopes,omitempty"`
-	GrantedScopes     []string        `json:"granted_scopes,omitempty"`
-	RequestedAudience []string        `json:"audience,omitempty"`
-	GrantedAudience   []string        `json:"granted_audience,omitempty"`
-	Form              url.Values      `json:"form,omitempty"`
-	Session           json.RawMessage `json:"session"`
+	requestFields
+	Session json.RawMessage `json:"session"`
+}
+
+// openedRequest decodes a storedRequest in one pass, the session straight
+// into the (pointer) value Session holds: decoding the session as raw JSON
+// first and then again scanned it twice, and JSON decoding was the largest
+// item of opaque introspection after the database reads.
+type openedRequest struct {
+	requestFields
+	Session any `json:"session"`
 }
 
 // aad binds a sealed request to its row, so it cannot be moved to another.
@@ -128,12 +142,12 @@ func (f *fositeStore) seal(kind storage.TokenKind, sigHash string, r fosite.Requ
 	if r.GetClient() != nil {
 		clientID = r.GetClient().GetID()
 	}
-	b, err := json.Marshal(storedRequest{
+	b, err := json.Marshal(storedRequest{requestFields: requestFields{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: clientID,
 		RequestedScopes: r.GetRequestedScopes(), GrantedScopes: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: r.GetRequestForm(), Session: sess,
-	})
+		Form: r.GetRequestForm(),
+	}, Session: sess})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: marshal request: %w", err)
 	}
@@ -149,15 +163,16 @@ func (f *fositeStore) open(ctx context.Context, rec storage.TokenRecord, session
 	if err != nil {
 		return nil, f.fail(ctx, "open token record", err)
 	}
-	var sr storedRequest
-	if err := json.Unmarshal(b, &sr); err != nil {
-		return nil, f.fail(ctx, "decode token record", err)
-	}
 	if session == nil {
 		session = f.newSession()
 	}
-	if err := json.Unmarshal(sr.Session, session); err != nil {
-		return nil, f.fail(ctx, "decode session", err)
+	sr := openedRequest{Session: session}
+	if err := json.Unmarshal(b, &sr); err != nil {
+		return nil, f.fail(ctx, "decode token record", err)
+	}
+	if sr.Session != session {
+		// "session": null, or a value of another type replaced ours.
+		return nil, f.fail(ctx, "decode session", fmt.Errorf("session decoded as %T", sr.Session))
 	}
 	client, err := f.GetClient(ctx, sr.ClientID)
 	if err != nil {

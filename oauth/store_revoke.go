@@ -81,13 +81,13 @@ func (f *fositeStore) sessionOnly(rec storage.TokenRecord) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open token record: %w", err)
 	}
-	var sr storedRequest
+	s := f.newSession()
+	sr := openedRequest{Session: s}
 	if err := json.Unmarshal(b, &sr); err != nil {
 		return nil, fmt.Errorf("decode token record: %w", err)
 	}
-	s := f.newSession()
-	if err := json.Unmarshal(sr.Session, s); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+	if sr.Session != any(s) {
+		return nil, fmt.Errorf("decode session: session decoded as %T", sr.Session)
 	}
 	return s, nil
 }
