@@ -82,6 +82,12 @@ func (f *fositeStore) checkClientGrant(ctx context.Context, clientID string, iss
 	if err != nil {
 		return f.fail(ctx, "check client revocation", err)
 	}
+	return clientRevoked(at, issuedAt, precise)
+}
+
+// clientRevoked compares a token's issue time with its client's revocation
+// instant at (zero: never revoked); see checkClientGrant.
+func clientRevoked(at, issuedAt time.Time, precise bool) error {
 	if at.IsZero() {
 		return nil
 	}
@@ -171,7 +177,8 @@ func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature strin
 		return r, fosite.ErrInactiveToken
 	}
 	if isClientGrant(rec.RequestID) {
-		err = f.checkClientGrant(ctx, rec.ClientID, rec.RequestedAt, true)
+		// GetToken read the client's instant with the row: one read.
+		err = clientRevoked(rec.ClientRevokedAt, rec.RequestedAt, true)
 	} else {
 		err = f.checkGrant(ctx, rec.RequestID)
 	}

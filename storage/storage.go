@@ -149,6 +149,13 @@ type TokenRecord struct {
 	// token (e.g. the encrypted pair it issued) so that a retry within the
 	// grace window can be answered idempotently. Empty when unset.
 	Successor []byte
+	// ClientRevokedAt is read-only, filled by GetToken (only): the
+	// revocation instant of the record's client
+	// (GrantStore.ClientTokensRevokedAt), zero when none. CreateToken and
+	// CreateTokens ignore it; other reads leave it zero. One read answers
+	// both "which token" and "were its client's tokens revoked", which is
+	// what introspection of opaque tokens asks on every request.
+	ClientRevokedAt time.Time
 }
 
 // TokenStore keeps token records.
@@ -161,7 +168,8 @@ type TokenStore interface {
 	// trip for the whole batch. ErrConflict if any (Kind, Signature) exists
 	// (nothing is inserted then); an empty batch does nothing.
 	CreateTokens(ctx context.Context, recs []TokenRecord) error
-	// GetToken returns the record whatever its Active flag; ErrNotFound if absent.
+	// GetToken returns the record whatever its Active flag, with
+	// ClientRevokedAt filled in the same read; ErrNotFound if absent.
 	GetToken(ctx context.Context, kind TokenKind, signature string) (TokenRecord, error)
 	// DeleteToken removes a record; deleting a missing record is not an error.
 	DeleteToken(ctx context.Context, kind TokenKind, signature string) error

@@ -13,20 +13,27 @@ func TestQueriesUseIndexes(t *testing.T) {
 		name  string
 		query string
 		args  []any
+		// want lists what the plan must contain besides "no scan": for
+		// a join, that each side is probed by its key.
+		want []string
 	}{
-		{"token by kind and signature", `SELECT * FROM tokens WHERE kind = ? AND signature = ?`, []any{"a", "b"}},
-		{"tokens of a family", `SELECT * FROM tokens WHERE kind = ? AND request_id = ? ORDER BY requested_at, rowid`, []any{"a", "b"}},
-		{"expired tokens", `SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?`, []any{"x", 10}},
-		{"grants of a subject", `SELECT * FROM grants WHERE 1 = 1 AND subject = ?`, []any{"u"}},
-		{"grants of a client", `SELECT * FROM grants WHERE 1 = 1 AND client_id = ?`, []any{"c"}},
-		{"expired grants", `SELECT rowid FROM grants WHERE expires_at < ? LIMIT ?`, []any{"x", 10}},
-		{"expired nonces", `SELECT rowid FROM nonces WHERE expires_at < ? LIMIT ?`, []any{"x", 10}},
-		{"sessions of a user", `SELECT * FROM login_sessions WHERE user_id = ? AND revoked_at IS NULL`, []any{"u"}},
-		{"user by username", `SELECT * FROM users WHERE username_lower = ?`, []any{"a"}},
-		{"users page", `SELECT * FROM users WHERE 1 = 1 AND username_lower > ? ORDER BY username_lower LIMIT ?`, []any{"a", 10}},
-		{"audit page", `SELECT * FROM audit_events WHERE 1 = 1 AND (at < ? OR (at = ? AND id < ?)) ORDER BY at DESC, id DESC LIMIT ?`, []any{"x", "x", 5, 10}},
-		{"audit of a user", `SELECT * FROM audit_events WHERE 1 = 1 AND user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, []any{"u", 10}},
-		{"old audit", `SELECT id FROM audit_events WHERE at < ? LIMIT ?`, []any{"x", 10}},
+		{"token by kind and signature", `SELECT * FROM tokens WHERE kind = ? AND signature = ?`, []any{"a", "b"}, nil},
+		{"token with its client's revocation instant", getToken, []any{"a", "b"}, []string{
+			"SEARCH t USING INDEX sqlite_autoindex_tokens_1 (kind=? AND signature=?)",
+			"SEARCH cr USING INDEX sqlite_autoindex_client_revocations_1 (client_id=?)",
+		}},
+		{"tokens of a family", `SELECT * FROM tokens WHERE kind = ? AND request_id = ? ORDER BY requested_at, rowid`, []any{"a", "b"}, nil},
+		{"expired tokens", `SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
+		{"grants of a subject", `SELECT * FROM grants WHERE 1 = 1 AND subject = ?`, []any{"u"}, nil},
+		{"grants of a client", `SELECT * FROM grants WHERE 1 = 1 AND client_id = ?`, []any{"c"}, nil},
+		{"expired grants", `SELECT rowid FROM grants WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
+		{"expired nonces", `SELECT rowid FROM nonces WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
+		{"sessions of a user", `SELECT * FROM login_sessions WHERE user_id = ? AND revoked_at IS NULL`, []any{"u"}, nil},
+		{"user by username", `SELECT * FROM users WHERE username_lower = ?`, []any{"a"}, nil},
+		{"users page", `SELECT * FROM users WHERE 1 = 1 AND username_lower > ? ORDER BY username_lower LIMIT ?`, []any{"a", 10}, nil},
+		{"audit page", `SELECT * FROM audit_events WHERE 1 = 1 AND (at < ? OR (at = ? AND id < ?)) ORDER BY at DESC, id DESC LIMIT ?`, []any{"x", "x", 5, 10}, nil},
+		{"audit of a user", `SELECT * FROM audit_events WHERE 1 = 1 AND user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, []any{"u", 10}, nil},
+		{"old audit", `SELECT id FROM audit_events WHERE at < ? LIMIT ?`, []any{"x", 10}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,6 +57,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 			}
 			if strings.Contains(joined, "USE TEMP B-TREE FOR ORDER BY") {
 				t.Errorf("sorts instead of reading in index order: %s", joined)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(joined, w) {
+					t.Errorf("plan lacks %q: %s", w, joined)
+				}
 			}
 		})
 	}

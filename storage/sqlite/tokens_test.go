@@ -57,3 +57,19 @@ func TestCreateTokensUsesTheCachedStatement(t *testing.T) {
 		t.Error("the token INSERT is not in the statement cache after CreateTokens")
 	}
 }
+
+// TestGetTokenUsesTheCachedStatement: the joined read behind every
+// introspection goes through the statement cache like the query it
+// replaced, so it is parsed once, not per request.
+func TestGetTokenUsesTheCachedStatement(t *testing.T) {
+	s, ctx := newStore(t), t.Context()
+	if err := s.CreateToken(ctx, batchToken("a")); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	if _, err := s.GetToken(ctx, storage.KindAccessToken, "a"); err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	if s.stmts.lookup(getToken) == nil {
+		t.Error("the token SELECT is not in the statement cache after GetToken")
+	}
+}

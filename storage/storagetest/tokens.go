@@ -198,6 +198,68 @@ func testTokens(t *testing.T, h Harness) {
 		ok(t, err, "GetToken of the same signature in another kind")
 	})
 
+	t.Run("get carries the client's revocation instant", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		mk := func(sig, clientID string) storage.TokenRecord {
+			r := token(storage.KindAccessToken, sig, "req-"+sig, base)
+			r.ClientID = clientID
+			return r
+		}
+		revokedAt := func(sig string, want time.Time, what string) {
+			t.Helper()
+			got, err := s.GetToken(ctx, storage.KindAccessToken, sig)
+			ok(t, err, "GetToken "+sig)
+			if !got.ClientRevokedAt.Equal(want) {
+				t.Errorf("%s: GetToken(%s).ClientRevokedAt = %v, want %v", what, sig, got.ClientRevokedAt, want)
+			}
+			if got.Signature != sig || got.ClientID == "" {
+				t.Errorf("%s: GetToken(%s) returned signature %q client %q", what, sig, got.Signature, got.ClientID)
+			}
+		}
+
+		// The field is read-only: a value on the input is not stored.
+		ignored := mk("at-ignored", "c3")
+		ignored.ClientRevokedAt = us(time.Hour)
+		ok(t, s.CreateToken(ctx, ignored), "CreateToken with ClientRevokedAt set")
+		batched := mk("at-batched", "c3")
+		batched.ClientRevokedAt = us(time.Hour)
+		ok(t, s.CreateTokens(ctx, []storage.TokenRecord{batched}), "CreateTokens with ClientRevokedAt set")
+		ok(t, s.CreateToken(ctx, mk("at-c1", "c1")), "CreateToken c1")
+		ok(t, s.CreateToken(ctx, mk("at-c2", "c2")), "CreateToken c2")
+		revokedAt("at-ignored", time.Time{}, "CreateToken ignores the input's instant")
+		revokedAt("at-batched", time.Time{}, "CreateTokens ignores the input's instant")
+		revokedAt("at-c1", time.Time{}, "a client never revoked")
+
+		ok(t, s.RevokeClientTokens(ctx, "c1", us(time.Hour).In(zone)), "RevokeClientTokens c1")
+		revokedAt("at-c1", us(time.Hour), "after RevokeClientTokens")
+		revokedAt("at-c2", time.Time{}, "another client after RevokeClientTokens c1")
+		ok(t, s.RevokeClientTokens(ctx, "c1", us(time.Minute)), "RevokeClientTokens c1 earlier")
+		revokedAt("at-c1", us(time.Hour), "an earlier instant does not move it back")
+
+		_, err := s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c2"}, "client_deleted", us(2*time.Hour))
+		ok(t, err, "RevokeGrants client c2")
+		revokedAt("at-c2", us(2*time.Hour), "after RevokeGrants of the client")
+		revokedAt("at-c1", us(time.Hour), "c1 after RevokeGrants of c2")
+		revokedAt("at-ignored", time.Time{}, "c3 after the other clients' revocations")
+
+		// Inside a transaction the read sees the transaction's own write.
+		err = storage.InTx(ctx, s, func(ctx context.Context) error {
+			if err := s.RevokeClientTokens(ctx, "c3", us(3*time.Hour)); err != nil {
+				return err
+			}
+			got, err := s.GetToken(ctx, storage.KindAccessToken, "at-batched")
+			if err != nil {
+				return err
+			}
+			if !got.ClientRevokedAt.Equal(us(3 * time.Hour)) {
+				t.Errorf("GetToken in the revoking transaction: ClientRevokedAt = %v, want %v", got.ClientRevokedAt, us(3*time.Hour))
+			}
+			return errBoom
+		})
+		wantErr(t, err, errBoom, "InTx")
+		revokedAt("at-batched", time.Time{}, "after the revoking transaction rolled back")
+	})
+
 	t.Run("deactivate: first wins, second conflicts", func(t *testing.T) {
 		s, ctx := h.New(t), t.Context()
 		rec := token(storage.KindRefreshToken, "sig", "req-1", base)
