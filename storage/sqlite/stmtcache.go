@@ -70,9 +70,14 @@ func (c *stmtCache) close() {
 // cachedQuerier runs SQL through the statement cache, on the pool or, when
 // tx is set, inside that transaction (tx.StmtContext reuses the statement
 // already prepared on the transaction's connection).
+//
+// Outside a transaction ExecContext is a write statement (reads go through
+// the Query methods) and passes the write gate; the few writes that return
+// rows (UPDATE … RETURNING) are left to SQLite's busy handler.
 type cachedQuerier struct {
-	c  *stmtCache
-	tx *sql.Tx
+	c    *stmtCache
+	tx   *sql.Tx
+	gate *writeGate // nil inside a transaction (it holds the gate)
 }
 
 func (q cachedQuerier) direct() querier {
@@ -99,6 +104,9 @@ func (q cachedQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (q cachedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.gate != nil {
+		defer q.gate.enter(ctx)()
+	}
 	if st := q.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

@@ -41,6 +41,7 @@ const (
 type Store struct {
 	db    *sql.DB
 	stmts *stmtCache
+	gate  *writeGate // writegate.go
 	path  string
 	// now is the clock used where the contract has no time argument
 	// (ClaimNonce's "expired entries are replaced").
@@ -49,8 +50,9 @@ type Store struct {
 	// mu guards txs: the transactions begun and not yet ended, which Close
 	// rolls back so that a store closed under a running transaction cannot
 	// commit half of it afterwards.
+	// Each is mapped to the function that leaves the write gate.
 	mu     sync.Mutex
-	txs    map[*sql.Tx]struct{}
+	txs    map[*sql.Tx]func()
 	closed bool
 }
 
@@ -97,7 +99,8 @@ func open(ctx context.Context, path string, busyTimeout time.Duration) (*Store, 
 		}
 		time.Sleep(time.Duration(min(attempt, 10)) * 20 * time.Millisecond)
 	}
-	return &Store{db: db, stmts: newStmtCache(db), path: path, now: time.Now, txs: map[*sql.Tx]struct{}{}}, nil
+	return &Store{db: db, stmts: newStmtCache(db), gate: newWriteGate(busyTimeout), path: path, now: time.Now,
+		txs: map[*sql.Tx]func(){}}, nil
 }
 
 // dsn builds the driver DSN. Pragmas are applied by the driver on every new
@@ -143,14 +146,15 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	open := make([]*sql.Tx, 0, len(s.txs))
-	for tx := range s.txs {
-		open = append(open, tx)
+	open := make(map[*sql.Tx]func(), len(s.txs))
+	for tx, leave := range s.txs {
+		open[tx] = leave
 	}
 	clear(s.txs)
 	s.mu.Unlock()
-	for _, tx := range open {
+	for tx, leave := range open {
 		_ = tx.Rollback()
+		leave()
 	}
 	s.stmts.close()
 	if err := s.db.Close(); err != nil {

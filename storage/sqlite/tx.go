@@ -37,7 +37,7 @@ func (s *Store) q(ctx context.Context) querier {
 	if h := s.txFrom(ctx); h != nil {
 		return cachedQuerier{c: s.stmts, tx: h.tx}
 	}
-	return cachedQuerier{c: s.stmts}
+	return cachedQuerier{c: s.stmts, gate: s.gate}
 }
 
 // BeginTx starts a write transaction (BEGIN IMMEDIATE, see dsn) and returns
@@ -115,9 +115,13 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) (err error) 
 }
 
 // begin starts a transaction and registers it for Close.
+// Every transaction here writes (BEGIN IMMEDIATE), so it first enters the
+// write gate, which it leaves when it ends (forget).
 func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
+	leave := s.gate.enter(ctx)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
+		leave()
 		return nil, err
 	}
 	s.mu.Lock()
@@ -125,17 +129,22 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
 	if s.closed {
 		// Close ran while BEGIN was waiting for the write lock.
 		_ = tx.Rollback()
+		leave()
 		return nil, errors.New("store is closed")
 	}
-	s.txs[tx] = struct{}{}
+	s.txs[tx] = leave
 	return tx, nil
 }
 
-// forget unregisters a transaction that ended.
+// forget unregisters a transaction that ended and leaves the write gate.
 func (s *Store) forget(tx *sql.Tx) {
 	s.mu.Lock()
+	leave, ok := s.txs[tx]
 	delete(s.txs, tx)
 	s.mu.Unlock()
+	if ok {
+		leave()
+	}
 }
 
 // InTransaction reports whether ctx carries a transaction of this store.
