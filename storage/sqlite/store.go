@@ -43,6 +43,13 @@ type Store struct {
 	stmts *stmtCache
 	gate  *writeGate // writegate.go
 	path  string
+	// busyTimeout bounds waits for the lock (busy_timeout pragma, gate,
+	// checkpoints).
+	busyTimeout time.Duration
+	// stopCheckpoints ends the background checkpointer (checkpoint.go),
+	// which closes checkpointsDone when it has.
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 	// now is the clock used where the contract has no time argument
 	// (ClaimNonce's "expired entries are replaced").
 	now func() time.Time
@@ -99,8 +106,11 @@ func open(ctx context.Context, path string, busyTimeout time.Duration) (*Store, 
 		}
 		time.Sleep(time.Duration(min(attempt, 10)) * 20 * time.Millisecond)
 	}
-	return &Store{db: db, stmts: newStmtCache(db), gate: newWriteGate(busyTimeout), path: path, now: time.Now,
-		txs: map[*sql.Tx]func(){}}, nil
+	st := &Store{db: db, stmts: newStmtCache(db), gate: newWriteGate(busyTimeout), path: path, now: time.Now,
+		busyTimeout: busyTimeout, txs: map[*sql.Tx]func(){},
+		stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
+	go st.checkpointer(checkpointEvery, st.stopCheckpoints, st.checkpointsDone)
+	return st, nil
 }
 
 // dsn builds the driver DSN. Pragmas are applied by the driver on every new
@@ -113,6 +123,8 @@ func dsn(path string, busyTimeout time.Duration) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Checkpoints run in the background (checkpoint.go), not in a commit.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	// Non-read-only transactions start with BEGIN IMMEDIATE: they take the
 	// write lock up front (waiting on busy_timeout) instead of failing with
 	// SQLITE_BUSY when a deferred read transaction later tries to write.
@@ -145,6 +157,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // error.
 func (s *Store) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stopCheckpoints)
+	}
 	s.closed = true
 	open := make(map[*sql.Tx]func(), len(s.txs))
 	for tx, leave := range s.txs {
@@ -156,6 +171,7 @@ func (s *Store) Close() error {
 		_ = tx.Rollback()
 		leave()
 	}
+	<-s.checkpointsDone
 	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
