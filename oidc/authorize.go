@@ -39,6 +39,9 @@ func (a *authzRequest) hasPrompt(p string) bool { return slices.Contains(a.promp
 func (h *Handler) authorize(c *gin.Context) {
 	w, r := c.Writer, c.Request
 	ctx := oauth.WithRequestState(r.Context())
+	if h.refuseRepeated(ctx, w, r) {
+		return
+	}
 	a := &authzRequest{handle: r.URL.Query().Get("flow")}
 	if a.handle != "" {
 		f, freq, err := session.LoadFlow(ctx, h.store, a.handle, h.sessions.Now())
@@ -84,6 +87,73 @@ func (h *Handler) authorize(c *gin.Context) {
 		return
 	}
 	h.resume(ctx, w, r, a)
+}
+
+// authorizeParams are the authorization request parameters that must not
+// be sent more than once (RFC 6749 §3.1, OIDC Core §3.1.2.1). fosite
+// reads only the first value of each, while a proxy, a WAF or the client
+// may read another; the request is refused rather than guessed at.
+// Other parameters may repeat: they are not read.
+var authorizeParams = []string{
+	"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
+	"id_token_hint", "acr_values", "response_mode", "display", "ui_locales",
+	"claims", "request", "request_uri",
+}
+
+// maxAuthorizeBody is the memory limit fosite uses when it parses the
+// same form; parsing it here first must not change what fosite accepts.
+const maxAuthorizeBody = 1 << 20
+
+// refuseRepeated answers a request that repeats an authorization parameter,
+// in the query or the POST body or across both, and reports whether it
+// did. A repeated client_id or redirect_uri leaves the redirect target
+// unknowable, so that is an error page; any other repeat is an
+// invalid_request sent to the validated redirect URI like every other.
+func (h *Handler) refuseRepeated(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseMultipartForm(maxAuthorizeBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		// Answered here: a second parse by fosite would see the partly
+		// filled form and not fail again.
+		h.authorizeError(ctx, w, r, nil, fosite.ErrInvalidRequest.
+			WithHint("Unable to parse HTTP body, make sure to send a properly formatted form request body.").
+			WithWrap(err).WithDebug(err.Error()))
+		return true
+	}
+	var repeated []string
+	for _, p := range authorizeParams {
+		if len(r.Form[p]) > 1 {
+			repeated = append(repeated, p)
+		}
+	}
+	if len(repeated) == 0 {
+		return false
+	}
+	refusal := fosite.ErrInvalidRequest.WithHintf("Parameters must not be included more than once: %s.", strings.Join(repeated, ", "))
+	if slices.Contains(repeated, "client_id") || slices.Contains(repeated, "redirect_uri") {
+		h.authorizeError(ctx, w, r, nil, refusal)
+		return true
+	}
+	// fosite validates the client and redirect URI for the answer. It is
+	// given the request without the repeated parameters, so it never picks
+	// one of their values — and a repeated state is not echoed. Its own
+	// verdict on the rest is not needed: the request is refused anyway.
+	ar, _ := h.provider.NewAuthorizeRequest(ctx, withoutParams(ctx, r, repeated))
+	h.authorizeError(ctx, w, r, ar, refusal)
+	return true
+}
+
+// withoutParams is a copy of r, whose form is already parsed, with the
+// named parameters removed.
+func withoutParams(ctx context.Context, r *http.Request, names []string) *http.Request {
+	r2 := r.Clone(ctx)
+	for _, n := range names {
+		r2.Form.Del(n)
+		r2.PostForm.Del(n)
+		if r2.MultipartForm != nil {
+			delete(r2.MultipartForm.Value, n)
+		}
+	}
+	return r2
 }
 
 // replayRequest turns the browser's GET ?flow= into the original

@@ -326,3 +326,145 @@ func TestPostRedirectsUse303(t *testing.T) {
 		t.Error("the authorization endpoint must not send CORS headers")
 	}
 }
+
+// drainFlows deletes every stored authorization flow and returns how many
+// there were.
+func (e *env) drainFlows() int {
+	e.t.Helper()
+	n, err := e.store.DeleteExpiredFlows(context.Background(), time.Now().Add(24*time.Hour), 1000)
+	if err != nil {
+		e.t.Fatalf("delete flows: %v", err)
+	}
+	return n
+}
+
+// repeatedRequest is a's authorization request with the extra values of
+// add appended (so a parameter already there is sent twice): as a GET, or
+// as a POST whose body carries add and whose query carries the rest.
+func repeatedRequest(t *testing.T, e *env, b *browser, a *authRequest, post bool, add url.Values) (*http.Response, string) {
+	t.Helper()
+	u := mustParse(a.url(e.issuer))
+	if post {
+		return b.post(u.String(), add)
+	}
+	q := u.Query()
+	for k, vs := range add {
+		q[k] = append(q[k], vs...)
+	}
+	u.RawQuery = q.Encode()
+	return b.get(u.String())
+}
+
+func TestAuthorizeRefusesRepeatedParameters(t *testing.T) {
+	e := newEnv(t)
+	t.Run("untrusted redirect: error page", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			post  bool
+			add   url.Values
+			param string
+		}{
+			{"client_id twice", false, url.Values{"client_id": {"conf-app"}}, "client_id"},
+			{"client_id twice, same value", false, url.Values{"client_id": {"public-app"}}, "client_id"},
+			{"redirect_uri twice", false, url.Values{"redirect_uri": {"https://evil.example/cb"}}, "redirect_uri"},
+			{"redirect_uri in query and POST body", true, url.Values{"redirect_uri": {"https://evil.example/cb"}}, "redirect_uri"},
+			{"redirect_uri and scope twice", false, url.Values{"redirect_uri": {e.issuer + "/cb"}, "scope": {"openid"}}, "redirect_uri"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.drainFlows()
+				b := e.browser()
+				resp, body := repeatedRequest(t, e, b, e.newAuthRequest("public-app", "/cb"), tc.post, tc.add)
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("status %d, want 400:\n%s", resp.StatusCode, body)
+				}
+				if loc := resp.Header.Get("Location"); loc != "" {
+					t.Fatalf("redirected to %s; a repeated %s must never redirect", loc, tc.param)
+				}
+				if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+					!strings.Contains(body, "invalid_request") || !strings.Contains(body, tc.param) {
+					t.Errorf("want an HTML page naming invalid_request and %s, got %s:\n%s", tc.param, resp.Header.Get("Content-Type"), body)
+				}
+				if n := e.drainFlows(); n != 0 {
+					t.Errorf("%d login flows created for a refused request", n)
+				}
+			})
+		}
+	})
+
+	t.Run("trusted redirect: invalid_request", func(t *testing.T) {
+		for _, tc := range []struct {
+			name      string
+			post      bool
+			add       url.Values
+			param     string
+			echoState bool
+		}{
+			{"scope twice", false, url.Values{"scope": {"openid"}}, "scope", true},
+			{"scope in query and POST body", true, url.Values{"scope": {"openid"}}, "scope", true},
+			{"state twice", false, url.Values{"state": {"state-other-value"}}, "state", false},
+			{"code_challenge twice", false, url.Values{"code_challenge": {strings.Repeat("b", 43)}}, "code_challenge", true},
+			{"nonce twice", false, url.Values{"nonce": {"nonce-other"}}, "nonce", true},
+			{"prompt twice", false, url.Values{"prompt": {"none", "login"}}, "prompt", true},
+			{"response_type twice", false, url.Values{"response_type": {"token"}}, "response_type", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.drainFlows()
+				b := e.browser()
+				a := e.newAuthRequest("public-app", "/cb")
+				resp, body := repeatedRequest(t, e, b, a, tc.post, tc.add)
+				loc := location(t, resp, body)
+				if got := loc.Scheme + "://" + loc.Host + loc.Path; got != a.redirect {
+					t.Fatalf("redirected to %s, want %s", got, a.redirect)
+				}
+				lq := loc.Query()
+				if lq.Get("error") != "invalid_request" || !strings.Contains(lq.Get("error_description"), tc.param) {
+					t.Errorf("error = %q (%s), want invalid_request naming %s", lq.Get("error"), lq.Get("error_description"), tc.param)
+				}
+				if tc.echoState && lq.Get("state") != a.state {
+					t.Errorf("state = %q, want %q", lq.Get("state"), a.state)
+				}
+				if !tc.echoState && lq.Has("state") {
+					t.Errorf("state = %q echoed although it was sent twice", lq["state"])
+				}
+				if lq.Get("iss") != e.issuer || lq.Get("code") != "" {
+					t.Errorf("iss = %q, code = %q; want %q and no code", lq.Get("iss"), lq.Get("code"), e.issuer)
+				}
+				if n := e.drainFlows(); n != 0 {
+					t.Errorf("%d login flows created for a refused request", n)
+				}
+				if cs := b.jar.Cookies(mustParse(e.issuer)); len(cs) != 0 {
+					t.Errorf("a refused request set cookies %v", cs)
+				}
+			})
+		}
+	})
+
+	t.Run("accepted", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			post bool
+			add  url.Values
+		}{
+			{"no repeat", false, nil},
+			{"no repeat, POST", true, url.Values{}},
+			{"unknown parameter twice", false, url.Values{"x_tracking": {"a", "b"}}},
+			{"unknown parameter in query and POST body", true, url.Values{"x_tracking": {"a"}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.drainFlows()
+				b := e.browser()
+				a := e.newAuthRequest("public-app", "/cb")
+				if tc.post {
+					a.extra.Set("x_tracking", "q")
+				}
+				resp, body := repeatedRequest(t, e, b, a, tc.post, tc.add)
+				if loc := location(t, resp, body); loc.Path != "/login" {
+					t.Fatalf("redirected to %s, want /login", loc)
+				}
+				if n := e.drainFlows(); n != 1 {
+					t.Errorf("%d login flows created, want 1", n)
+				}
+			})
+		}
+	})
+}
