@@ -100,6 +100,25 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyAccessTokenCached is a repeat introspection of the same
+// JWT: the verification is remembered (verifycache.go), so this is the
+// hash of the token, a map lookup, the key check and the claims check.
+func BenchmarkVerifyAccessTokenCached(b *testing.B) {
+	s := benchSigner(b, keys.ES256)
+	s.verified = newVerifiedCache(verifiedCacheMax, nil)
+	ctx := context.Background()
+	tok, _, err := s.Generate(ctx, benchClaims(), &jwt.Headers{Extra: map[string]any{"typ": "at+jwt"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Decode(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkOpaqueAccessToken is generating (and validating) an opaque
 // sesame_at_ token: 32 random bytes and an HMAC-SHA512/256.
 func BenchmarkOpaqueAccessToken(b *testing.B) {
