@@ -90,8 +90,9 @@ func TestSoak(t *testing.T) {
 	cfg.JanitorInterval = time.Second
 	cfg.JanitorGrace = 0
 	in := start(t, cfg, ln)
-	// JWT access tokens are stored as a grant row only, opaque ones as a
-	// grant and a token row: load both.
+	// client_credentials JWTs leave no row and opaque ones a token row
+	// (no grant row for either): load both, so the janitor has rows to keep
+	// bounded and the JWT path is soaked too.
 	clients := []client{newClient(t, in.srv.App, "jwt", "read"), newClient(t, in.srv.App, "opaque", "read")}
 	rs := newClient(t, in.srv.App, "opaque", "sesame:introspect")
 	rows := rowCounter(t, in.srv.Store)
