@@ -350,6 +350,11 @@ type ConsentStore interface {
 	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
 	ListConsents(ctx context.Context, userID string) ([]Consent, error)
 	DeleteConsent(ctx context.Context, userID, clientID string) error // ErrNotFound if absent
+	// DeleteConsentsByClient removes every user's consent to clientID and
+	// returns how many it removed (0, not ErrNotFound, when none). Deleting
+	// a client calls it so that a later client re-using the id does not
+	// inherit consent it was never given.
+	DeleteConsentsByClient(ctx context.Context, clientID string) (int, error)
 }
 
 // AuthFlow carries one authorization request across the login and consent
@@ -452,6 +457,15 @@ type ThrottleStore interface {
 	GetFailures(ctx context.Context, key string) (FailureCounter, error)
 	// ResetFailures deletes the counter (success or admin unlock); missing is not an error.
 	ResetFailures(ctx context.Context, key string) error
+	// DeleteStaleCounters deletes up to limit counters whose LastAt is
+	// before `before` and whose LockedUntil is nil or before `before`, and
+	// returns how many it deleted; limit <= 0 deletes nothing. Pass `before`
+	// no later than now minus the longest resetBefore window the caller
+	// gives RecordFailure: such a counter would restart from 1 at its next
+	// failure and holds no lock, so deleting it changes nothing but its
+	// storage. A counter touched since, or locked until `before` or later,
+	// is kept.
+	DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // UserStore keeps users.

@@ -73,11 +73,29 @@ func TestClientRoutes(t *testing.T) {
 			t.Fatal("the old secret is still accepted after rotation without keep_old")
 		}
 
-		// DELETE revokes the client's tokens with it.
+		// A user's consents to this client and to another one.
+		ctx := context.Background()
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "carol", Password: "pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		for _, clientID := range []string{created.ClientID, e.adminClientID} {
+			if err := st.UpsertConsent(ctx, storage.Consent{UserID: u.ID, ClientID: clientID, Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// DELETE revokes the client's tokens and forgets consents to it.
 		e.do(http.MethodDelete, path, nil, http.StatusNoContent)
 		e.do(http.MethodGet, path, nil, http.StatusNotFound)
-		if _, err := e.admin.tokens.VerifyAccessToken(context.Background(), tok); err == nil {
+		if _, err := e.admin.tokens.VerifyAccessToken(ctx, tok); err == nil {
 			t.Fatal("a token of a deleted client is still active")
+		}
+		var cs page[ConsentView]
+		e.do(http.MethodGet, "/admin/users/"+u.ID+"/consents", nil, http.StatusOK).json(t, &cs)
+		if len(cs.Items) != 1 || cs.Items[0].ClientID != e.adminClientID {
+			t.Fatalf("consents after deleting client %s: %+v, want only the one to %s", created.ClientID, cs.Items, e.adminClientID)
 		}
 		e.do(http.MethodDelete, path, nil, http.StatusNotFound)
 
@@ -94,6 +112,11 @@ func TestClientRoutes(t *testing.T) {
 		for _, want := range []string{"client.created", "client.updated", "client.secret_rotated", "client.deleted"} {
 			if !types[want] {
 				t.Fatalf("audit lacks %s: %v", want, types)
+			}
+		}
+		for _, ev := range audit.Items {
+			if ev.Type == "client.deleted" && ev.Details["consents_deleted"] != "1" {
+				t.Fatalf("client.deleted details %v, want consents_deleted=1", ev.Details)
 			}
 		}
 	})

@@ -250,20 +250,31 @@ func (s *Service) saveClient(ctx context.Context, actor, id string, change func(
 	return out, clientSecret, nil
 }
 
-// DeleteClient revokes every grant of a client and deletes it.
+// DeleteClient revokes every grant of a client (with its tokens, and its
+// grantless client_credentials tokens through the client's revocation
+// instant), forgets every user's consent to it and deletes it, all in one
+// transaction. The consents go too so the account page does not list an
+// app that no longer exists and a later client re-using the id does not
+// inherit consent nobody gave it.
 func (s *Service) DeleteClient(ctx context.Context, actor, id string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if _, err := s.GetClient(ctx, id); err != nil {
 			return err
 		}
-		n, err := s.revokeGrants(ctx, storage.GrantFilter{ClientID: id}, "client deleted")
+		revoked, err := s.revokeGrants(ctx, storage.GrantFilter{ClientID: id}, "client deleted")
 		if err != nil {
 			return err
+		}
+		forgotten, err := s.store.DeleteConsentsByClient(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delete consents of client: %w", err)
 		}
 		if err := s.store.DeleteClient(ctx, id); err != nil {
 			return fmt.Errorf("delete client: %w", mapNotFound(err, "client", id))
 		}
-		return s.audit(ctx, actor, "client.deleted", id, "", map[string]string{"grants_revoked": fmt.Sprint(n)})
+		return s.audit(ctx, actor, "client.deleted", id, "", map[string]string{
+			"grants_revoked": fmt.Sprint(revoked), "consents_deleted": fmt.Sprint(forgotten),
+		})
 	})
 }
 

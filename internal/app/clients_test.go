@@ -309,3 +309,108 @@ func TestClientViewJSON(t *testing.T) {
 		t.Errorf("empty secret must be omitted: %s", s)
 	}
 }
+
+// consentDeleteFails is a store whose DeleteConsentsByClient fails after
+// the grants were revoked in the same transaction.
+type consentDeleteFails struct{ storage.Store }
+
+var errConsentDelete = errors.New("test: consent delete failed")
+
+func (consentDeleteFails) DeleteConsentsByClient(context.Context, string) (int, error) {
+	return 0, errConsentDelete
+}
+
+func TestDeleteClientForgetsConsentsAndRevokes(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st storage.Store) {
+		ctx := context.Background()
+		svc := newService(t, st)
+		for _, id := range []string{"web", "other"} {
+			spec := webApp()
+			spec.ID = id
+			if _, _, err := svc.CreateClient(ctx, "cli", spec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		alice, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "pw"})
+		bob, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "bob", Password: "pw"})
+		for _, c := range []struct{ user, client string }{{alice.ID, "web"}, {bob.ID, "web"}, {alice.ID, "other"}} {
+			if err := st.UpsertConsent(ctx, storage.Consent{
+				UserID: c.user, ClientID: c.client, Scopes: []string{"openid"}, CreatedAt: testNow, UpdatedAt: testNow,
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seedGrant(t, st, "req-alice-web", "web", alice.ID)
+		seedGrant(t, st, "req-bob-web", "web", bob.ID)
+		seedGrant(t, st, "req-alice-other", "other", alice.ID)
+
+		hasConsent := func(userID, clientID string) bool {
+			t.Helper()
+			_, err := st.GetConsent(ctx, userID, clientID)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		deletedEvents := func() []storage.AuditEvent {
+			t.Helper()
+			events, _, err := svc.ListAudit(ctx, storage.AuditFilter{ClientID: "web", Type: "client.deleted", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return events
+		}
+
+		t.Run("a failed consent delete rolls everything back", func(t *testing.T) {
+			broken := newService(t, consentDeleteFails{st})
+			if err := broken.DeleteClient(ctx, "cli", "web"); !errors.Is(err, errConsentDelete) {
+				t.Fatalf("DeleteClient with a failing consent delete: %v, want %v", err, errConsentDelete)
+			}
+			if _, err := svc.GetClient(ctx, "web"); err != nil {
+				t.Fatalf("client gone after a rolled-back delete: %v", err)
+			}
+			assertRevoked(t, st, "req-alice-web", false)
+			assertRevoked(t, st, "req-bob-web", false)
+			if at, err := st.ClientTokensRevokedAt(ctx, "web"); err != nil || !at.IsZero() {
+				t.Fatalf("client revocation instant after a rolled-back delete: %v, %v", at, err)
+			}
+			if !hasConsent(alice.ID, "web") || !hasConsent(bob.ID, "web") {
+				t.Fatal("consents gone after a rolled-back delete")
+			}
+			if ev := deletedEvents(); len(ev) != 0 {
+				t.Fatalf("client.deleted audited for a rolled-back delete: %+v", ev)
+			}
+		})
+
+		if err := svc.DeleteClient(ctx, "cli", "web"); err != nil {
+			t.Fatal(err)
+		}
+		if hasConsent(alice.ID, "web") || hasConsent(bob.ID, "web") {
+			t.Error("a user's consent to the deleted client survived")
+		}
+		if !hasConsent(alice.ID, "other") {
+			t.Error("the consent to another client was deleted with it")
+		}
+		assertRevoked(t, st, "req-alice-web", true)
+		assertRevoked(t, st, "req-bob-web", true)
+		assertRevoked(t, st, "req-alice-other", false)
+		// Grantless client_credentials tokens are cut off by this instant.
+		if at, err := st.ClientTokensRevokedAt(ctx, "web"); err != nil || !at.Equal(testNow) {
+			t.Errorf("client revocation instant %v (%v), want %v", at, err, testNow)
+		}
+		ev := deletedEvents()
+		if len(ev) != 1 || ev[0].Details["grants_revoked"] != "2" || ev[0].Details["consents_deleted"] != "2" {
+			t.Fatalf("client.deleted audit: %+v, want one with grants_revoked=2 consents_deleted=2", ev)
+		}
+
+		// A new client under the old id starts without anyone's consent.
+		spec := webApp()
+		spec.ID = "web"
+		if _, _, err := svc.CreateClient(ctx, "cli", spec); err != nil {
+			t.Fatal(err)
+		}
+		if hasConsent(alice.ID, "web") || hasConsent(bob.ID, "web") {
+			t.Error("a client re-using a deleted id inherited its consents")
+		}
+	})
+}

@@ -1,7 +1,8 @@
 // Package janitor keeps the store bounded: on a timer it deletes expired
 // authorization codes and tokens, grant families, nonces (client-assertion
-// jti and the JWT denylist), login sessions, authorization flows, and audit
-// events older than the retention period.
+// jti and the JWT denylist), login sessions, authorization flows,
+// brute-force failure counters that can no longer count toward a lock, and
+// audit events older than the retention period.
 //
 // Rows are deleted in batches (Options.Batch rows per statement) until a
 // batch comes back short, so one pass never holds long locks or a huge

@@ -16,6 +16,7 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteExpiredFlows(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Defaults applied by New to zero Options fields.
@@ -24,6 +25,8 @@ const (
 	DefaultBatch          = 1000
 	DefaultGrace          = 5 * time.Minute
 	DefaultAuditRetention = 90 * 24 * time.Hour
+	// DefaultCounterWindow is throttle.DefaultConfig().CounterWindow().
+	DefaultCounterWindow = 12 * time.Hour
 	// LockName is the lock every instance's janitor competes for.
 	LockName = "sesame-janitor"
 )
@@ -42,6 +45,13 @@ type Options struct {
 	// 90 days). KeepAudit disables audit deletion altogether.
 	AuditRetention time.Duration
 	KeepAudit      bool
+	// CounterWindow is how long after its last failure a brute-force
+	// failure counter can still count toward a lock: the guard's
+	// throttle.Config.CounterWindow() (default DefaultCounterWindow). A
+	// counter is deleted once it has been idle, and its lock over, for
+	// CounterWindow + Grace; a shorter window than the guard's would let
+	// failures be forgotten early.
+	CounterWindow time.Duration
 	// Locker makes one instance sweep at a time (default: a LocalLocker,
 	// right for one process only).
 	Locker Locker
@@ -73,6 +83,8 @@ func New(store Store, opts Options) (*Janitor, error) {
 		return nil, fmt.Errorf("janitor: Grace must not be negative, got %s", opts.Grace)
 	case opts.AuditRetention < 0:
 		return nil, fmt.Errorf("janitor: AuditRetention must not be negative, got %s", opts.AuditRetention)
+	case opts.CounterWindow < 0:
+		return nil, fmt.Errorf("janitor: CounterWindow must not be negative, got %s", opts.CounterWindow)
 	}
 	if opts.Interval == 0 {
 		opts.Interval = DefaultInterval
@@ -82,6 +94,9 @@ func New(store Store, opts Options) (*Janitor, error) {
 	}
 	if opts.AuditRetention == 0 {
 		opts.AuditRetention = DefaultAuditRetention
+	}
+	if opts.CounterWindow == 0 {
+		opts.CounterWindow = DefaultCounterWindow
 	}
 	if opts.Locker == nil {
 		opts.Locker = &LocalLocker{}
@@ -101,7 +116,7 @@ type Result struct {
 	// did nothing.
 	Ran bool
 	// Deleted counts rows per table: tokens, grants, nonces, sessions,
-	// flows, audit_events.
+	// flows, failure_counters, audit_events.
 	Deleted map[string]int
 }
 
@@ -133,6 +148,10 @@ func (j *Janitor) RunOnce(ctx context.Context) (Result, error) {
 		{"nonces", expired, j.store.DeleteExpiredNonces},
 		{"sessions", expired, j.store.DeleteExpiredSessions},
 		{"flows", expired, j.store.DeleteExpiredFlows},
+		// Idle past the guard's window and unlocked: such a counter would
+		// restart from 1 at its next failure, so deleting it forgets
+		// nothing. Grace absorbs clock skew here too.
+		{"failure_counters", expired.Add(-j.opts.CounterWindow), j.store.DeleteStaleCounters},
 	}
 	if !j.opts.KeepAudit {
 		sweeps = append(sweeps, sweep{"audit_events", now.Add(-j.opts.AuditRetention), j.store.DeleteAuditBefore})

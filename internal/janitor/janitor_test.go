@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesameauth/sesame/internal/janitor"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/postgres/pgtest"
 	"github.com/sesameauth/sesame/storage/sqlite"
@@ -124,6 +125,68 @@ func TestRunOnceDeletesOnlyExpiredPastGrace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Failure counters go once idle, and their lock over, for CounterWindow +
+// Grace; anything that can still count toward a lock stays.
+func TestRunOnceSweepsOnlyStaleCounters(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s, locker := b.open(t)
+			ctx := context.Background()
+			const window, grace = 12 * time.Hour, time.Hour
+			counters := []struct {
+				key         string
+				last        time.Time
+				lockedUntil time.Time // zero: never locked
+				wantKept    bool
+			}{
+				{"user:stale", now.Add(-window - grace - time.Minute), time.Time{}, false},
+				{"ip:192.0.2.1", now.Add(-3 * window), time.Time{}, false},
+				{"user:lock-over", now.Add(-3 * window), now.Add(-3*window + 15*time.Minute), false},
+				{"user:within-grace", now.Add(-window - grace + time.Minute), time.Time{}, true},
+				{"client:recent", now.Add(-time.Minute), time.Time{}, true},
+				{"user:locked", now.Add(-3 * window), now.Add(time.Hour), true},
+			}
+			for _, c := range counters {
+				if _, err := s.RecordFailure(ctx, c.key, c.last, c.last.Add(-window)); err != nil {
+					t.Fatal(err)
+				}
+				if !c.lockedUntil.IsZero() {
+					if err := s.SetLock(ctx, c.key, c.lockedUntil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			deleted := map[string]int{}
+			j, err := janitor.New(s, janitor.Options{Batch: 2, Grace: grace, CounterWindow: window, Locker: locker,
+				Now: func() time.Time { return now }, OnDeleted: func(table string, n int) { deleted[table] += n }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := j.RunOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Deleted["failure_counters"] != 3 || deleted["failure_counters"] != 3 {
+				t.Errorf("Result says %d counters deleted, OnDeleted %d; want 3", res.Deleted["failure_counters"], deleted["failure_counters"])
+			}
+			for _, c := range counters {
+				_, err := s.GetFailures(ctx, c.key)
+				if kept := err == nil; kept != c.wantKept {
+					t.Errorf("%s: kept = %v (GetFailures: %v), want %v", c.key, kept, err, c.wantKept)
+				}
+			}
+		})
+	}
+}
+
+// The janitor's default must not forget failures the guard's default
+// policy still counts.
+func TestDefaultCounterWindowMatchesGuard(t *testing.T) {
+	if want := throttle.DefaultConfig().CounterWindow(); janitor.DefaultCounterWindow < want {
+		t.Errorf("DefaultCounterWindow = %s, shorter than the guard's default window %s", janitor.DefaultCounterWindow, want)
 	}
 }
 
@@ -257,6 +320,7 @@ func TestNewRejectsNegativeOptions(t *testing.T) {
 		"negative batch":     {Batch: -1},
 		"negative grace":     {Grace: -1},
 		"negative retention": {AuditRetention: -1},
+		"negative window":    {CounterWindow: -1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := janitor.New(&countingStore{}, o); err == nil {

@@ -18,3 +18,6 @@ func (metricsThrottle) GetFailures(context.Context, string) (storage.FailureCoun
 	return storage.FailureCounter{}, storage.ErrNotFound
 }
 func (metricsThrottle) ResetFailures(context.Context, string) error { return nil }
+func (metricsThrottle) DeleteStaleCounters(context.Context, time.Time, int) (int, error) {
+	return 0, nil
+}

@@ -64,6 +64,7 @@ func (s *Server) buildOps() (*ops, error) {
 			Grace:          cfg.JanitorGrace,
 			AuditRetention: cfg.AuditRetention,
 			KeepAudit:      cfg.AuditRetention == 0,
+			CounterWindow:  s.throttleConfig().CounterWindow(),
 			Locker:         locker,
 			Now:            s.now,
 			Logger:         s.Logger,

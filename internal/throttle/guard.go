@@ -79,6 +79,16 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// CounterWindow is how long a failure counter can still count toward a
+// lock after its last failure: an account counter restarts after
+// ResetAfter and an IP counter after IPWindow of quiet, so one idle longer
+// than both (and not locked) acts exactly like a missing one. The janitor
+// deletes counters only past this window
+// (storage.ThrottleStore.DeleteStaleCounters).
+func (c Config) CounterWindow() time.Duration {
+	return max(c.ResetAfter, c.IPWindow)
+}
+
 // Guard applies the brute-force policy. It is safe for concurrent use and
 // keeps no state of its own: several instances on one database share their
 // counters.

@@ -394,3 +394,76 @@ func TestGuardStoreDownFailsClosed(t *testing.T) {
 		t.Error("Fail with the store down returned no error")
 	}
 }
+
+func TestCounterWindowIsTheLongerReset(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		resetAfter, ipWin time.Duration
+		want              time.Duration
+	}{
+		{"account reset longer", 12 * time.Hour, 5 * time.Minute, 12 * time.Hour},
+		{"IP window longer", time.Minute, time.Hour, time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := throttle.DefaultConfig()
+			cfg.ResetAfter, cfg.IPWindow = tt.resetAfter, tt.ipWin
+			if got := cfg.CounterWindow(); got != tt.want {
+				t.Errorf("CounterWindow() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A sweep at now - CounterWindow (what the janitor does, less its grace)
+// must never delete a counter the guard would still count or enforce.
+func TestSweepAtCounterWindowKeepsWhatCounts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s store) {
+		c := newClock()
+		cfg := testConfig()
+		g := throttle.New(s, s, cfg, c.Now)
+		sweep := func(what string, want int) {
+			t.Helper()
+			n, err := s.DeleteStaleCounters(t.Context(), c.Now().Add(-cfg.CounterWindow()), 100)
+			if err != nil {
+				t.Fatalf("%s: DeleteStaleCounters: %v", what, err)
+			}
+			if n != want {
+				t.Errorf("%s: swept %d counters, want %d", what, n, want)
+			}
+		}
+		user := throttle.UserKey("alice")
+		for range cfg.MaxFailures - 1 {
+			mustFail(t, g, "192.0.2.1", user)
+		}
+		// Exactly ResetAfter later the counter still counts: the next
+		// failure is the one that locks.
+		c.Advance(cfg.ResetAfter)
+		sweep("idle for exactly the window", 0)
+		mustFail(t, g, "", user)
+		wantLock(t, g, c, "the failure after the window's last instant", cfg.BaseLock, user)
+
+		// Idle past the window, and its lock over by the cut-off too: both
+		// counters go.
+		c.Advance(cfg.CounterWindow() + cfg.BaseLock + time.Second)
+		sweep("idle past the window", 2)
+		if _, err := s.GetFailures(t.Context(), user); err == nil {
+			t.Error("stale account counter kept")
+		}
+
+		// A lock longer than the window keeps its counter until it ends.
+		long := throttle.New(s, s, func() throttle.Config {
+			cfg := cfg
+			cfg.BaseLock, cfg.MaxLock = 2*cfg.ResetAfter, 2*cfg.ResetAfter
+			return cfg
+		}(), c.Now)
+		bob := throttle.UserKey("bob")
+		for range cfg.MaxFailures {
+			if err := long.Fail(t.Context(), "", "test-agent", bob); err != nil {
+				t.Fatalf("Fail: %v", err)
+			}
+		}
+		c.Advance(cfg.CounterWindow() + time.Second)
+		sweep("locked past the window", 0)
+		wantLock(t, long, c, "a lock longer than the window", 2*cfg.ResetAfter-cfg.CounterWindow()-time.Second, bob)
+	})
+}

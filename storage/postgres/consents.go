@@ -66,3 +66,13 @@ func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) erro
 	}
 	return nil
 }
+
+// DeleteConsentsByClient removes every consent to clientID and returns how
+// many; consents_client_id_idx keeps it off a full scan.
+func (s *Store) DeleteConsentsByClient(ctx context.Context, clientID string) (int, error) {
+	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM consents WHERE client_id = $1`, clientID)
+	if err != nil {
+		return 0, mapErr("delete consents of client", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -69,3 +69,12 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM failure_counters WHERE key = $1`, key)
 	return mapErr("reset failures", err)
 }
+
+// DeleteStaleCounters deletes up to limit counters idle since before
+// `before` and not locked at `before`. The batch skips rows a concurrent
+// RecordFailure holds, and FOR UPDATE re-checks the condition on a row
+// updated meanwhile, so a counter that just counted a failure is kept.
+func (s *Store) DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete stale counters", "failure_counters",
+		"last_at < $1 AND (locked_until IS NULL OR locked_until < $1)", limit, ts(before))
+}

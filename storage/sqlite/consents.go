@@ -58,3 +58,9 @@ func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) erro
 	return s.deleteOne(ctx, "delete consent", `DELETE FROM consents WHERE user_id = ? AND client_id = ?`,
 		userID, clientID)
 }
+
+// DeleteConsentsByClient removes every consent to clientID and returns how
+// many; consents_client_id_idx keeps it off a full scan.
+func (s *Store) DeleteConsentsByClient(ctx context.Context, clientID string) (int, error) {
+	return s.execCount(ctx, "delete consents of client", `DELETE FROM consents WHERE client_id = ?`, clientID)
+}

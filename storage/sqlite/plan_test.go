@@ -26,6 +26,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"expired tokens", `SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
 		{"grants of a subject", `SELECT * FROM grants WHERE 1 = 1 AND subject = ?`, []any{"u"}, nil},
 		{"grants of a client", `SELECT * FROM grants WHERE 1 = 1 AND client_id = ?`, []any{"c"}, nil},
+		{"consents of a deleted client", `DELETE FROM consents WHERE client_id = ?`, []any{"c"},
+			[]string{"USING INDEX consents_client_id_idx (client_id=?)"}},
 		{"expired grants", `SELECT rowid FROM grants WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
 		{"expired nonces", `SELECT rowid FROM nonces WHERE expires_at < ? LIMIT ?`, []any{"x", 10}, nil},
 		{"sessions of a user", `SELECT * FROM login_sessions WHERE user_id = ? AND revoked_at IS NULL`, []any{"u"}, nil},
@@ -34,6 +36,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"audit page", `SELECT * FROM audit_events WHERE 1 = 1 AND (at < ? OR (at = ? AND id < ?)) ORDER BY at DESC, id DESC LIMIT ?`, []any{"x", "x", 5, 10}, nil},
 		{"audit of a user", `SELECT * FROM audit_events WHERE 1 = 1 AND user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, []any{"u", 10}, nil},
 		{"old audit", `SELECT id FROM audit_events WHERE at < ? LIMIT ?`, []any{"x", 10}, nil},
+		{"stale failure counters", `SELECT rowid FROM failure_counters WHERE last_at < ?1
+			AND (locked_until IS NULL OR locked_until < ?1) LIMIT ?2`, []any{"x", 10},
+			[]string{"USING INDEX failure_counters_last_at_idx (last_at<?)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -57,3 +57,12 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM failure_counters WHERE key = ?`, key)
 	return wrap("reset failures", err)
 }
+
+// DeleteStaleCounters deletes up to limit counters idle since before
+// `before` and not locked at `before`, in one batch so the write lock is
+// held briefly; failure_counters_last_at_idx finds them without a scan.
+func (s *Store) DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.execCount(ctx, "delete stale counters", `DELETE FROM failure_counters WHERE rowid IN
+		(SELECT rowid FROM failure_counters WHERE last_at < ?1
+			AND (locked_until IS NULL OR locked_until < ?1) LIMIT ?2)`, ts(before), batchLimit(limit))
+}

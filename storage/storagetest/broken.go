@@ -110,6 +110,7 @@ func brokenCalls(s storage.Store) []struct {
 		{"GetConsent", func(ctx context.Context) error { _, err := s.GetConsent(ctx, "u1", "c1"); return err }},
 		{"ListConsents", func(ctx context.Context) error { _, err := s.ListConsents(ctx, "u1"); return err }},
 		{"DeleteConsent", func(ctx context.Context) error { return s.DeleteConsent(ctx, "u1", "c1") }},
+		{"DeleteConsentsByClient", func(ctx context.Context) error { _, err := s.DeleteConsentsByClient(ctx, "c1"); return err }},
 		{"CreateFlow", func(ctx context.Context) error { return s.CreateFlow(ctx, flow("f-new")) }},
 		{"GetFlow", func(ctx context.Context) error { _, err := s.GetFlow(ctx, "f1"); return err }},
 		{"UpdateFlowState", func(ctx context.Context) error { return s.UpdateFlowState(ctx, flow("f1"), "login") }},
@@ -128,6 +129,7 @@ func brokenCalls(s storage.Store) []struct {
 		{"SetLock", func(ctx context.Context) error { return s.SetLock(ctx, "k", at(time.Hour)) }},
 		{"GetFailures", func(ctx context.Context) error { _, err := s.GetFailures(ctx, "k"); return err }},
 		{"ResetFailures", func(ctx context.Context) error { return s.ResetFailures(ctx, "k") }},
+		{"DeleteStaleCounters", func(ctx context.Context) error { _, err := s.DeleteStaleCounters(ctx, base, 10); return err }},
 		{"InTx", func(ctx context.Context) error {
 			return storage.InTx(ctx, s, func(ctx context.Context) error { return s.CreateUser(ctx, user("u-tx", "tx")) })
 		}},

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -71,5 +72,47 @@ func testConsents(t *testing.T, h Harness) {
 		ok(t, err, "GetConsent of another user's consent to the same client")
 		_, err = s.GetConsent(ctx, "alice", "c2")
 		ok(t, err, "GetConsent of the same user's consent to another client")
+	})
+
+	t.Run("delete by client reaches every user and only that client", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		for _, c := range []storage.Consent{
+			consent("alice", "c1"), consent("alice", "c2"), consent("bob", "c1"),
+			consent("carol", "c1"), consent("carol", "c10"), consent("dave", "c2"),
+		} {
+			ok(t, s.UpsertConsent(ctx, c), "UpsertConsent "+c.UserID+"/"+c.ClientID)
+		}
+
+		// Rolled back with its transaction, like the client deletion it
+		// is part of.
+		err := storage.InTx(ctx, s, func(ctx context.Context) error {
+			n, err := s.DeleteConsentsByClient(ctx, "c1")
+			wantCount(t, n, err, 3, "DeleteConsentsByClient c1 inside a transaction")
+			return errBoom
+		})
+		wantErr(t, err, errBoom, "InTx")
+		_, err = s.GetConsent(ctx, "bob", "c1")
+		ok(t, err, "GetConsent after the rolled-back DeleteConsentsByClient")
+
+		n, err := s.DeleteConsentsByClient(ctx, "c1")
+		wantCount(t, n, err, 3, "DeleteConsentsByClient c1")
+		for _, u := range []string{"alice", "bob", "carol"} {
+			_, err := s.GetConsent(ctx, u, "c1")
+			wantErr(t, err, storage.ErrNotFound, "GetConsent "+u+"/c1 after DeleteConsentsByClient c1")
+		}
+		var left []storage.Consent
+		for _, u := range []string{"alice", "bob", "carol", "dave"} {
+			cs, err := s.ListConsents(ctx, u)
+			ok(t, err, "ListConsents "+u)
+			left = append(left, cs...)
+		}
+		// c10 shares c1's prefix: a LIKE or prefix match would take it too.
+		sortedEqual(t, "consents left after DeleteConsentsByClient c1", consentClients(left),
+			[]string{"alice/c2", "carol/c10", "dave/c2"})
+
+		n, err = s.DeleteConsentsByClient(ctx, "c1")
+		wantCount(t, n, err, 0, "second DeleteConsentsByClient c1")
+		n, err = s.DeleteConsentsByClient(ctx, "c-nobody")
+		wantCount(t, n, err, 0, "DeleteConsentsByClient of a client nobody consented to")
 	})
 }

@@ -92,4 +92,53 @@ func testThrottle(t *testing.T, h Harness) {
 			t.Errorf("counts returned to the 10 callers = %v, want each of 1..10 once", counts)
 		}
 	})
+
+	t.Run("delete stale counters keeps recent and locked ones and honours the limit", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		// The cut-off is base: a counter is stale when its last failure
+		// and its lock (if any) both end before it.
+		counters := []struct {
+			key         string
+			last        time.Time
+			lockedUntil *time.Time
+		}{
+			{"user:idle", at(-2 * time.Hour).In(zone), nil},
+			{"ip:192.0.2.1", at(-time.Second), nil},
+			{"user:lock-ended", at(-time.Hour), ptr(at(-time.Minute).In(zone))},
+			{"client:idle", at(-time.Millisecond), nil},
+			{"user:recent", base, nil},
+			{"user:later", at(time.Hour), nil},
+			{"user:locked", at(-time.Hour), ptr(at(time.Minute))},
+			{"ip:198.51.100.7", at(-time.Hour), ptr(base)},
+		}
+		for _, c := range counters {
+			_, err := s.RecordFailure(ctx, c.key, c.last, c.last.Add(-window))
+			ok(t, err, "RecordFailure "+c.key)
+			if c.lockedUntil != nil {
+				ok(t, s.SetLock(ctx, c.key, *c.lockedUntil), "SetLock "+c.key)
+			}
+		}
+
+		n, err := s.DeleteStaleCounters(ctx, base, 0)
+		wantCount(t, n, err, 0, "DeleteStaleCounters with limit 0")
+		n, err = s.DeleteStaleCounters(ctx, base, -1)
+		wantCount(t, n, err, 0, "DeleteStaleCounters with a negative limit")
+		for _, c := range counters {
+			_, err := s.GetFailures(ctx, c.key)
+			ok(t, err, "GetFailures "+c.key+" after a batch of 0")
+		}
+
+		for round, want := range []int{3, 1, 0} {
+			n, err := s.DeleteStaleCounters(ctx, base, 3)
+			wantCount(t, n, err, want, fmt.Sprintf("DeleteStaleCounters limit 3, round %d", round+1))
+		}
+		for i, c := range counters {
+			_, err := s.GetFailures(ctx, c.key)
+			if i < 4 {
+				wantErr(t, err, storage.ErrNotFound, "GetFailures of stale counter "+c.key)
+			} else {
+				ok(t, err, "GetFailures of counter "+c.key+" that can still count or lock")
+			}
+		}
+	})
 }
