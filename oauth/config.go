@@ -55,6 +55,13 @@ type Config struct {
 	// 0 means 5 s; negative turns the cache off.
 	ClientCacheTTL time.Duration
 
+	// RevocationCacheTTL bounds how long "this access token is not
+	// revoked" is remembered (revcache.go) when no revocation this process
+	// can see happened meanwhile: the longest a revocation made by another
+	// process without a notification (SQLite and the CLI) takes to show.
+	// 0 means 1 s; negative turns the cache off.
+	RevocationCacheTTL time.Duration
+
 	// ExtraDiscovery are metadata entries of endpoints mounted by other
 	// packages (authorization_endpoint, userinfo_endpoint,
 	// end_session_endpoint, registration_endpoint): only what is really

@@ -112,6 +112,7 @@ func New(d Deps) (*Handler, error) {
 	h.adapter.atVerifier = &jwtSigner{keys: d.Keys, alg: atSigner.alg, verified: newVerifiedCache(verifiedCacheMax, d.Now)}
 	h.adapter.clients = newClientCache(h.cfg.ClientCacheTTL, d.Now)
 	h.adapter.batch = newTokenBatcher(d.Store, tokenBatchMax, tokenBatchDeadline)
+	h.adapter.revs = newRevCache(h.cfg.RevocationCacheTTL, d.Now, d.Store.RevocationEpoch)
 	idSigner := &jwtSigner{keys: d.Keys, alg: h.idTokenAlg}
 	h.strategy = &tokenStrategy{
 		hmac:          hmacS,

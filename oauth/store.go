@@ -44,6 +44,8 @@ type fositeStore struct {
 	gate    *gate // brute-force guard; nil = off (throttle.go)
 	// batch group-commits opaque client_credentials token rows (batch.go).
 	batch *tokenBatcher
+	// revs remembers access tokens found not revoked (revcache.go); nil = off.
+	revs *revCache
 }
 
 var (

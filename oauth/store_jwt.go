@@ -117,12 +117,17 @@ func (f *fositeStore) getJWTAccessSession(ctx context.Context, token string, ses
 		return req, true, err
 	}
 	if s.AccessTokenJTI != "" {
-		denied, err := f.s.NonceExists(ctx, storage.NonceJWTDenylist, s.AccessTokenJTI, f.now())
-		if err != nil {
-			return nil, true, f.fail(ctx, "check jwt denylist", err)
-		}
-		if denied {
-			return req, true, fosite.ErrInactiveToken.WithDebug("jti revoked")
+		key := "j:" + s.AccessTokenJTI
+		if _, ok := f.cached(ctx, key); !ok {
+			st := f.revs.stamp()
+			denied, err := f.s.NonceExists(ctx, storage.NonceJWTDenylist, s.AccessTokenJTI, f.now())
+			if err != nil {
+				return nil, true, f.fail(ctx, "check jwt denylist", err)
+			}
+			if denied {
+				return req, true, fosite.ErrInactiveToken.WithDebug("jti revoked")
+			}
+			f.remember(ctx, key, false, st)
 		}
 	}
 	return req, true, nil

@@ -78,11 +78,34 @@ func isClientGrant(requestID string) bool { return strings.HasPrefix(requestID, 
 // seconds: a token of the very second of a revocation counts as revoked
 // (failing closed), since it cannot be told apart from one issued before.
 func (f *fositeStore) checkClientGrant(ctx context.Context, clientID string, issuedAt time.Time, precise bool) error {
+	key := "c:" + clientID
+	if at, ok := f.cached(ctx, key); ok {
+		return clientRevoked(at.(time.Time), issuedAt, precise)
+	}
+	st := f.revs.stamp()
 	at, err := f.s.ClientTokensRevokedAt(ctx, clientID)
 	if err != nil {
 		return f.fail(ctx, "check client revocation", err)
 	}
+	f.remember(ctx, key, at, st)
 	return clientRevoked(at, issuedAt, precise)
+}
+
+// cached looks key up in the revocation cache (revcache.go), which a
+// transaction bypasses: it must see its own writes.
+func (f *fositeStore) cached(ctx context.Context, key string) (any, bool) {
+	if f.revs == nil || f.s.InTransaction(ctx) {
+		return nil, false
+	}
+	return f.revs.get(key)
+}
+
+// remember stores a "not revoked" finding read after st was taken.
+func (f *fositeStore) remember(ctx context.Context, key string, v any, st stamp) {
+	if f.revs == nil || f.s.InTransaction(ctx) {
+		return
+	}
+	f.revs.put(key, v, st)
 }
 
 // clientRevoked compares a token's issue time with its client's revocation
@@ -104,6 +127,11 @@ func clientRevoked(at, issuedAt time.Time, precise bool) error {
 // (by reuse detection, RFC 7009, or an admin revoking a user's grants).
 // Grantless client_credentials tokens are checked by checkClientGrant.
 func (f *fositeStore) checkGrant(ctx context.Context, requestID string) error {
+	key := "g:" + requestID
+	if _, ok := f.cached(ctx, key); ok {
+		return nil
+	}
+	st := f.revs.stamp()
 	g, err := f.s.GetGrant(ctx, requestID)
 	if isNotFound(err) {
 		return fosite.ErrInactiveToken.WithDebug("grant not found")
@@ -113,6 +141,7 @@ func (f *fositeStore) checkGrant(ctx context.Context, requestID string) error {
 	if g.RevokedAt != nil {
 		return fosite.ErrInactiveToken.WithDebug("grant revoked")
 	}
+	f.remember(ctx, key, true, st)
 	return nil
 }
 
@@ -154,6 +183,22 @@ func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature st
 	return f.fail(ctx, "store access token", err)
 }
 
+// accessRecord is the row of an opaque access token, through the
+// revocation cache: a row that is active and not revoked with its client
+// is remembered; anything else is read again next time.
+func (f *fositeStore) accessRecord(ctx context.Context, signature string) (storage.TokenRecord, error) {
+	key := "t:" + signature
+	if v, ok := f.cached(ctx, key); ok {
+		return v.(storage.TokenRecord), nil
+	}
+	st := f.revs.stamp()
+	rec, err := f.getRecord(ctx, storage.KindAccessToken, signature)
+	if err == nil && rec.Active && clientRevoked(rec.ClientRevokedAt, rec.RequestedAt, true) == nil {
+		f.remember(ctx, key, rec, st)
+	}
+	return rec, err
+}
+
 // GetAccessTokenSession returns the request of an access token, with
 // fosite.ErrInactiveToken when it, its grant, or its jti was revoked.
 func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
@@ -165,7 +210,7 @@ func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature strin
 		}
 		signature = lastSegment(signature)
 	}
-	rec, err := f.getRecord(ctx, storage.KindAccessToken, signature)
+	rec, err := f.accessRecord(ctx, signature)
 	if err != nil {
 		return nil, err
 	}

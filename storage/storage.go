@@ -531,11 +531,25 @@ type Store interface {
 	AuditStore
 	RegistrationTokenStore
 	ThrottleStore
+	// RevocationEpoch is a counter that changes after this Store value
+	// committed a write that can make an access token inactive: RevokeGrant,
+	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and
+	// DeactivateToken, DeactivateByRequestID, DeleteToken, DeleteByRequestID
+	// of access tokens. (It may change more often, never less.) A cache of
+	// "this token is not revoked" taken at epoch e is valid only while the
+	// epoch is still e. Backends that can reach other processes (Postgres)
+	// also announce each such commit on RevocationChannel.
+	RevocationEpoch() uint64
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the pool.
 	Close() error
 }
+
+// RevocationChannel is the Postgres NOTIFY channel on which a backend
+// announces every committed revoking write (see Store.RevocationEpoch), so
+// that other processes drop what they cached about revocations.
+const RevocationChannel = "sesame_revocations"
 
 // InTx runs fn in a transaction of t: committed if fn returns nil, rolled
 // back otherwise (and on panic, which is re-raised).

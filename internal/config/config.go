@@ -36,6 +36,9 @@ type Config struct {
 	AuthCodeLifetime     time.Duration
 	RotateRefreshTokens  bool
 	RefreshReuseGrace    time.Duration
+	// RevocationCacheTTL bounds how long introspection trusts a "not
+	// revoked" it read (0 = off); see oauth.Config.RevocationCacheTTL.
+	RevocationCacheTTL time.Duration
 
 	AccessTokenFormat     string // jwt | opaque
 	IDTokenSigningAlg     string
@@ -234,6 +237,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshReuseGrace < 0 {
 		return fmt.Errorf("invalid SESAME_REFRESH_REUSE_GRACE %q: must not be negative", c.RefreshReuseGrace)
+	}
+	if c.RevocationCacheTTL < 0 {
+		return fmt.Errorf("invalid SESAME_REVOCATION_CACHE_TTL %q: must not be negative", c.RevocationCacheTTL)
 	}
 	for _, d := range []struct {
 		env string

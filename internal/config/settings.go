@@ -107,6 +107,8 @@ var settings = []Setting{
 		set: boolean(func(c *Config) *bool { return &c.RotateRefreshTokens })},
 	{Env: "SESAME_REFRESH_REUSE_GRACE", Default: "0s", Usage: "retry window for a just-rotated refresh token (0 = strict)",
 		set: dur(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
+	{Env: "SESAME_REVOCATION_CACHE_TTL", Default: "1s", Usage: "longest a revocation made by another process without a notification (SQLite, the CLI) takes to reach introspection (0 = no cache)",
+		set: dur(func(c *Config) *time.Duration { return &c.RevocationCacheTTL })},
 	{Env: "SESAME_ACCESS_TOKEN_FORMAT", Default: "jwt", Usage: "jwt (RFC 9068) or opaque; a client may override",
 		set: str(func(c *Config) *string { return &c.AccessTokenFormat })},
 	{Env: "SESAME_ID_TOKEN_SIGNING_ALG", Default: "RS256", Usage: "ID token signing algorithm: RS256, ES256, EdDSA or PS256",

@@ -13,12 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgxlisten"
+
+	"github.com/sesameauth/sesame/storage"
 )
 
 // Topics the server uses.
 const (
 	// TopicKeys: the signing keys changed; payload unused.
 	TopicKeys = "keys"
+	// TopicRevocations: a store committed a write that can make an access
+	// token inactive; payload unused. The Postgres backend announces these
+	// itself, on storage.RevocationChannel, so that every process writing
+	// to the database (the CLI too) reaches every server.
+	TopicRevocations = "revocations"
 )
 
 // Channel is the Postgres NOTIFY channel every instance listens on.
@@ -165,6 +172,7 @@ func (p *Postgres) Run(ctx context.Context) error {
 		ReconnectDelay: p.ReconnectDelay,
 	}
 	l.Handle(Channel, handler{p})
+	l.Handle(storage.RevocationChannel, revocationHandler{p})
 	err := l.Listen(ctx)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil
@@ -182,6 +190,15 @@ func (h handler) HandleNotification(_ context.Context, n *pgconn.Notification, _
 		return fmt.Errorf("notify: undecodable payload from pid %d: %w", n.PID, err)
 	}
 	h.p.subs.deliver(e.Topic, e.Payload)
+	return nil
+}
+
+// revocationHandler turns the backend's revocation notices into
+// TopicRevocations events.
+type revocationHandler struct{ p *Postgres }
+
+func (h revocationHandler) HandleNotification(context.Context, *pgconn.Notification, *pgx.Conn) error {
+	h.p.subs.deliver(TopicRevocations, "")
 	return nil
 }
 

@@ -91,6 +91,7 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			AuthCodeLifetime:      cfg.AuthCodeLifetime,
 			RotateRefreshTokens:   cfg.RotateRefreshTokens,
 			RefreshReuseGrace:     cfg.RefreshReuseGrace,
+			RevocationCacheTTL:    revocationCacheTTL(cfg.RevocationCacheTTL),
 			AccessTokenFormat:     cfg.AccessTokenFormat,
 			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
@@ -172,4 +173,13 @@ func discoveryExtras(issuer string) map[string]any {
 		m[k] = v
 	}
 	return m
+}
+
+// revocationCacheTTL maps the setting (0 = off) to oauth.Config's (0 =
+// its default, negative = off).
+func revocationCacheTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -88,6 +88,10 @@ func (s *Server) attachOps() {
 	// Subscribed here rather than in runOps: the local bus delivers on
 	// Publish, also to a server that is only used as an http.Handler.
 	s.ops.bus.Subscribe(TopicClients, s.features.oauth.InvalidateClient)
+	// The Postgres backend announces every committed revocation, from any
+	// process on the database (notify.TopicRevocations); the payload is
+	// unused, and the empty one after a reconnect means "maybe missed".
+	s.ops.bus.Subscribe(notify.TopicRevocations, func(string) { s.features.oauth.InvalidateRevocations() })
 	if s.ops.metrics == nil {
 		return
 	}

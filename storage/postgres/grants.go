@@ -71,6 +71,7 @@ func (s *Store) RevokeGrant(ctx context.Context, requestID, reason string, at ti
 		revoke_reason = CASE WHEN revoked_at IS NULL THEN $2 ELSE revoke_reason END,
 		revoked_at = COALESCE(revoked_at, $3)
 		WHERE request_id = $1`, requestID, reason, ts(at))
+	s.noteRevocation(ctx)
 	if err != nil {
 		return mapErr("revoke grant", err)
 	}
@@ -120,6 +121,7 @@ func (s *Store) RevokeGrants(ctx context.Context, f storage.GrantFilter, reason 
 	}
 	rows, _ := s.q(ctx).Query(ctx, sql, args...)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	s.noteRevocation(ctx)
 	if err != nil {
 		return nil, mapErr("revoke grants", err)
 	}
@@ -136,6 +138,7 @@ const upsertClientRevocation = `INSERT INTO client_revocations (client_id, revok
 // a later one is already recorded.
 func (s *Store) RevokeClientTokens(ctx context.Context, clientID string, at time.Time) error {
 	_, err := s.q(ctx).Exec(ctx, fmt.Sprintf(upsertClientRevocation, 1, 2), clientID, ts(at))
+	s.noteRevocation(ctx)
 	return mapErr("revoke client tokens", err)
 }
 

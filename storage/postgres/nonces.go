@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"time"
+
+	"github.com/sesameauth/sesame/storage"
 )
 
 // ClaimNonce records (ns, value) until exp. The insert and the
@@ -15,6 +17,9 @@ func (s *Store) ClaimNonce(ctx context.Context, ns, value string, exp time.Time)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = EXCLUDED.expires_at
 		WHERE nonces.expires_at <= $4`,
 		ns, value, ts(exp), ts(s.now()))
+	if ns == storage.NonceJWTDenylist {
+		s.noteRevocation(ctx)
+	}
 	if err != nil {
 		return mapErr(op, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,8 @@ import (
 // concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// revEpoch is storage.Store.RevocationEpoch (tx.go, noteRevocation).
+	revEpoch atomic.Uint64
 	// now is the clock for the few decisions the contract leaves to the
 	// backend (whether a nonce has expired when it is claimed again).
 	now func() time.Time

@@ -120,6 +120,7 @@ func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature 
 func (s *Store) DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error {
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM tokens WHERE kind = $1 AND signature = $2`,
 		string(kind), signature)
+	s.noteAccess(ctx, kind)
 	return mapErr("delete token", err)
 }
 
@@ -137,6 +138,7 @@ func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, sig
 		first_used_at = COALESCE(first_used_at, $3), successor = COALESCE($4, successor)
 		WHERE kind = $1 AND signature = $2 AND active`,
 		string(kind), signature, ts(at), succ)
+	s.noteAccess(ctx, kind)
 	if err != nil {
 		return mapErr(op, err)
 	}
@@ -152,16 +154,25 @@ func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, sig
 func (s *Store) DeactivateByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) (int, error) {
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE tokens SET active = false
 		WHERE request_id = $2 AND kind = $1 AND active`, string(kind), requestID)
+	s.noteAccess(ctx, kind)
 	if err != nil {
 		return 0, mapErr("deactivate tokens by request id", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
+// noteAccess notes a revoking write if it touched access tokens.
+func (s *Store) noteAccess(ctx context.Context, kind storage.TokenKind) {
+	if kind == storage.KindAccessToken {
+		s.noteRevocation(ctx)
+	}
+}
+
 // DeleteByRequestID deletes every record of kind in the grant family.
 func (s *Store) DeleteByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) (int, error) {
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM tokens WHERE request_id = $2 AND kind = $1`,
 		string(kind), requestID)
+	s.noteAccess(ctx, kind)
 	if err != nil {
 		return 0, mapErr("delete tokens by request id", err)
 	}

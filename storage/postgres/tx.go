@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sesameauth/sesame/storage"
 )
 
 // txKey is the context key of the transaction started by BeginTx. It is
@@ -20,6 +24,10 @@ type txKey struct{ s *Store }
 type txHandle struct {
 	tx    pgx.Tx
 	owner bool
+	// revoked is set by a revoking write in the transaction (shared with
+	// nested handles); the owner's Commit then advances the epoch and
+	// announces it.
+	revoked *atomic.Bool
 }
 
 func (s *Store) txFrom(ctx context.Context) *txHandle {
@@ -34,13 +42,13 @@ func (s *Store) txFrom(ctx context.Context) *txHandle {
 // once.
 func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	if h := s.txFrom(ctx); h != nil {
-		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false}), nil
+		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false, revoked: h.revoked}), nil
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return ctx, mapErr("begin transaction", err)
 	}
-	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true}), nil
+	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true, revoked: new(atomic.Bool)}), nil
 }
 
 // Commit commits the transaction started by the BeginTx that returned ctx.
@@ -55,7 +63,35 @@ func (s *Store) Commit(ctx context.Context) error {
 	if err := h.tx.Commit(ctx); err != nil {
 		return mapErr("commit", err)
 	}
+	if h.revoked.Load() {
+		s.revoked(ctx)
+	}
 	return nil
+}
+
+// RevocationEpoch implements storage.Store.
+func (s *Store) RevocationEpoch() uint64 { return s.revEpoch.Load() }
+
+// noteRevocation records a revoking write (storage.Store.RevocationEpoch)
+// made with ctx, after it was executed: at once outside a transaction, at
+// the commit of the caller's transaction inside one. Noting a write that
+// failed only costs cache entries.
+func (s *Store) noteRevocation(ctx context.Context) {
+	if h := s.txFrom(ctx); h != nil {
+		h.revoked.Store(true)
+		return
+	}
+	s.revoked(ctx)
+}
+
+// revoked advances the epoch and tells the other processes on the
+// database (storage.RevocationChannel). A lost notification is not an
+// error for the write that was made: their caches expire on their own.
+func (s *Store) revoked(ctx context.Context) {
+	s.revEpoch.Add(1)
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, _ = s.pool.Exec(nctx, "SELECT pg_notify($1, '')", storage.RevocationChannel)
 }
 
 // Rollback aborts the transaction started by the BeginTx that returned

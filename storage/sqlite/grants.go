@@ -63,6 +63,7 @@ func (s *Store) RevokeGrant(ctx context.Context, requestID, reason string, at ti
 			revoked_at = COALESCE(revoked_at, ?),
 			revoke_reason = CASE WHEN revoked_at IS NULL THEN ? ELSE revoke_reason END
 		WHERE request_id = ?`, ts(at), reason, requestID)
+	s.noteRevocation(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,6 +100,7 @@ func (s *Store) RevokeGrants(ctx context.Context, f storage.GrantFilter, reason 
 	const op = "revoke grants"
 	if f.ClientID == "" || f.Subject != "" {
 		ids, err := revokeGrants(ctx, s.q(ctx), f, reason, at)
+		s.noteRevocation(ctx)
 		return ids, wrap(op, err)
 	}
 	var ids []string
@@ -110,6 +112,7 @@ func (s *Store) RevokeGrants(ctx context.Context, f storage.GrantFilter, reason 
 		_, err = q.ExecContext(ctx, upsertClientRevocation, f.ClientID, ts(at))
 		return err
 	})
+	s.noteRevocation(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -148,6 +151,7 @@ const upsertClientRevocation = `INSERT INTO client_revocations (client_id, revok
 // a later one is already recorded.
 func (s *Store) RevokeClientTokens(ctx context.Context, clientID string, at time.Time) error {
 	_, err := s.q(ctx).ExecContext(ctx, upsertClientRevocation, clientID, ts(at))
+	s.noteRevocation(ctx)
 	return wrap("revoke client tokens", err)
 }
 

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"time"
+
+	"github.com/sesameauth/sesame/storage"
 )
 
 // ClaimNonce records (ns, value) until exp. One upsert statement: a new
@@ -15,6 +17,9 @@ func (s *Store) ClaimNonce(ctx context.Context, ns, value string, exp time.Time)
 	n, err := s.execCount(ctx, op, `INSERT INTO nonces (ns, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (ns, value) DO UPDATE SET expires_at = excluded.expires_at
 		WHERE nonces.expires_at <= ?`, ns, value, ts(exp), ts(s.now()))
+	if ns == storage.NonceJWTDenylist {
+		s.noteRevocation(ctx)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,7 +43,9 @@ type Store struct {
 	db    *sql.DB
 	stmts *stmtCache
 	gate  *writeGate // writegate.go
-	path  string
+	// revEpoch is storage.Store.RevocationEpoch (tx.go, noteRevocation).
+	revEpoch atomic.Uint64
+	path     string
 	// busyTimeout bounds waits for the lock (busy_timeout pragma, gate,
 	// checkpoints).
 	busyTimeout time.Duration

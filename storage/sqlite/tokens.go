@@ -147,6 +147,7 @@ func (s *Store) GetToken(ctx context.Context, kind storage.TokenKind, signature 
 func (s *Store) DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error {
 	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM tokens WHERE kind = ? AND signature = ?`,
 		string(kind), signature)
+	s.noteAccess(ctx, kind)
 	return wrap("delete token", err)
 }
 
@@ -166,6 +167,7 @@ func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, sig
 			successor = CASE WHEN ? THEN ? ELSE successor END
 		WHERE kind = ? AND signature = ? AND active = 1`,
 		ts(at), successor != nil, succ, string(kind), signature)
+	s.noteAccess(ctx, kind)
 	if err != nil {
 		return err
 	}
@@ -187,13 +189,22 @@ func (s *Store) DeactivateToken(ctx context.Context, kind storage.TokenKind, sig
 // DeactivateByRequestID deactivates every active record of the kind in the
 // grant family.
 func (s *Store) DeactivateByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) (int, error) {
+	defer s.noteAccess(ctx, kind)
 	return s.execCount(ctx, "deactivate tokens by request id",
 		`UPDATE tokens SET active = 0 WHERE kind = ? AND request_id = ? AND active = 1`,
 		string(kind), requestID)
 }
 
+// noteAccess notes a revoking write if it touched access tokens.
+func (s *Store) noteAccess(ctx context.Context, kind storage.TokenKind) {
+	if kind == storage.KindAccessToken {
+		s.noteRevocation(ctx)
+	}
+}
+
 // DeleteByRequestID deletes every record of the kind in the family.
 func (s *Store) DeleteByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) (int, error) {
+	defer s.noteAccess(ctx, kind)
 	return s.execCount(ctx, "delete tokens by request id",
 		`DELETE FROM tokens WHERE kind = ? AND request_id = ?`, string(kind), requestID)
 }

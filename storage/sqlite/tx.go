@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // querier is what *sql.DB and *sql.Tx have in common; every store method
@@ -24,6 +25,9 @@ type txKey struct{ s *Store }
 type txHandle struct {
 	tx    *sql.Tx
 	owner bool
+	// revoked is set by a revoking write in the transaction (shared with
+	// nested handles); the owner's Commit then advances the epoch.
+	revoked *atomic.Bool
 }
 
 func (s *Store) txFrom(ctx context.Context) *txHandle {
@@ -45,13 +49,13 @@ func (s *Store) q(ctx context.Context) querier {
 // no-op: the returned context's Commit and Rollback do nothing.
 func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	if h := s.txFrom(ctx); h != nil {
-		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false}), nil
+		return context.WithValue(ctx, txKey{s}, &txHandle{tx: h.tx, owner: false, revoked: h.revoked}), nil
 	}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return ctx, fmt.Errorf("sqlite: begin: %w", mapErr(err))
 	}
-	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true}), nil
+	return context.WithValue(ctx, txKey{s}, &txHandle{tx: tx, owner: true, revoked: new(atomic.Bool)}), nil
 }
 
 // Commit commits the transaction started by the BeginTx that returned ctx.
@@ -67,7 +71,26 @@ func (s *Store) Commit(ctx context.Context) error {
 	if err := h.tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
 	}
+	if h.revoked.Load() {
+		s.revEpoch.Add(1)
+	}
 	return nil
+}
+
+// RevocationEpoch implements storage.Store.
+func (s *Store) RevocationEpoch() uint64 { return s.revEpoch.Load() }
+
+// noteRevocation records a revoking write (storage.Store.RevocationEpoch)
+// made with ctx, after it was executed: at once outside a transaction
+// (the statement committed), at the commit of the caller's transaction
+// inside one. Methods that open their own transaction (inTx) call it after
+// inTx returned. Noting a write that failed only costs cache entries.
+func (s *Store) noteRevocation(ctx context.Context) {
+	if h := s.txFrom(ctx); h != nil {
+		h.revoked.Store(true)
+		return
+	}
+	s.revEpoch.Add(1)
 }
 
 // Rollback aborts the transaction started by the BeginTx that returned ctx.

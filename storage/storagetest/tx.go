@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -194,5 +195,59 @@ func testTransactions(t *testing.T, h Harness) {
 		})
 		ok(t, err, "InTx")
 		usable(t, s, "u-after")
+	})
+
+	t.Run("RevocationEpoch changes after every committed revoking write", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		ok(t, s.CreateGrant(ctx, grant("g-e1", "u", "c")), "CreateGrant")
+		ok(t, s.CreateGrant(ctx, grant("g-e2", "u", "c")), "CreateGrant")
+		ok(t, s.CreateToken(ctx, storage.TokenRecord{Kind: storage.KindAccessToken, Signature: "at-e", RequestID: "g-e2",
+			ClientID: "c", Active: true, RequestedAt: base, ExpiresAt: at(time.Hour)}), "CreateToken")
+		writes := []struct {
+			name string
+			do   func(ctx context.Context) error
+		}{
+			{"RevokeGrant", func(ctx context.Context) error { return s.RevokeGrant(ctx, "g-e1", "r", base) }},
+			{"RevokeGrants", func(ctx context.Context) error {
+				_, err := s.RevokeGrants(ctx, storage.GrantFilter{Subject: "u"}, "r", base)
+				return err
+			}},
+			{"RevokeGrants by client", func(ctx context.Context) error {
+				_, err := s.RevokeGrants(ctx, storage.GrantFilter{ClientID: "c"}, "r", base)
+				return err
+			}},
+			{"RevokeClientTokens", func(ctx context.Context) error { return s.RevokeClientTokens(ctx, "c2", base) }},
+			{"ClaimNonce (denylist)", func(ctx context.Context) error {
+				return s.ClaimNonce(ctx, storage.NonceJWTDenylist, fmt.Sprint("jti-", time.Now().UnixNano()), at(time.Hour))
+			}},
+			{"DeactivateByRequestID (access)", func(ctx context.Context) error {
+				_, err := s.DeactivateByRequestID(ctx, storage.KindAccessToken, "g-e2")
+				return err
+			}},
+			{"DeleteByRequestID (access)", func(ctx context.Context) error {
+				_, err := s.DeleteByRequestID(ctx, storage.KindAccessToken, "g-e2")
+				return err
+			}},
+			{"DeleteToken (access)", func(ctx context.Context) error {
+				return s.DeleteToken(ctx, storage.KindAccessToken, "at-e")
+			}},
+		}
+		for _, w := range writes {
+			before := s.RevocationEpoch()
+			ok(t, w.do(ctx), w.name)
+			if s.RevocationEpoch() == before {
+				t.Errorf("%s outside a transaction: epoch unchanged", w.name)
+			}
+			// Inside a transaction: changed once it committed (a reader
+			// that cached before the commit must not be trusted after).
+			txCtx, err := s.BeginTx(ctx)
+			ok(t, err, "BeginTx")
+			ok(t, w.do(txCtx), w.name+" in a transaction")
+			mid := s.RevocationEpoch()
+			ok(t, s.Commit(txCtx), "Commit")
+			if s.RevocationEpoch() == mid {
+				t.Errorf("%s in a transaction: epoch unchanged by its commit", w.name)
+			}
+		}
 	})
 }

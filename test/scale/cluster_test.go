@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/server"
 	"github.com/sesameauth/sesame/storage/postgres/pgtest"
@@ -37,12 +38,12 @@ func cluster(t *testing.T, n int) []*instance {
 	out := make([]*instance, n)
 	// The first creates the schema and the signing keys; the others then
 	// start together, as a scaled-out deployment does.
-	out[0] = start(t, baseConfig(dbURL, issuer), lns[0])
+	out[0] = start(t, clusterConfig(dbURL, issuer), lns[0])
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i := 1; i < n; i++ {
 		wg.Go(func() {
-			in := start(t, baseConfig(dbURL, issuer), lns[i])
+			in := start(t, clusterConfig(dbURL, issuer), lns[i])
 			mu.Lock()
 			out[i] = in
 			mu.Unlock()
@@ -52,8 +53,24 @@ func cluster(t *testing.T, n int) []*instance {
 	return out
 }
 
+// clusterConfig is baseConfig with a revocation cache that only a
+// notification can invalidate within the test.
+func clusterConfig(dbURL, issuer string) config.Config {
+	cfg := baseConfig(dbURL, issuer)
+	cfg.RevocationCacheTTL = time.Minute
+	return cfg
+}
+
 func TestThreeInstancesOnePostgres(t *testing.T) {
 	nodes := cluster(t, 3)
+	for _, n := range nodes {
+		// The introspections below warm every instance's revocation cache
+		// before the revocation; with its TTL far past the 1 s bound, only
+		// the backend's NOTIFY of the revocation can make the others see it.
+		if n.srv.Config.RevocationCacheTTL <= propagation {
+			t.Fatalf("revocation cache TTL %s: the test would not prove notification", n.srv.Config.RevocationCacheTTL)
+		}
+	}
 	a := nodes[0].srv.App
 	// A resource server allowed to introspect every client's tokens.
 	rs := newClient(t, a, "opaque", "sesame:introspect")
