@@ -140,6 +140,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.PATCH("/clients/:id", h.patchClient)
 	a.DELETE("/clients/:id", h.deleteClient)
 	a.POST("/clients/:id/rotate-secret", h.rotateClientSecret)
+	a.POST("/clients/:id/unlock", h.unlockClient)
 
 	a.GET("/users", h.listUsers)
 	a.POST("/users", h.createUser)
@@ -147,6 +148,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.PATCH("/users/:id", h.patchUser)
 	a.DELETE("/users/:id", h.deleteUser)
 	a.POST("/users/:id/disable", h.disableUser)
+	a.POST("/users/:id/unlock", h.unlockUser)
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/consents", h.listConsents)
 	a.DELETE("/users/:id/consents/:client_id", h.revokeConsent)
