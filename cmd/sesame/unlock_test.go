@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/dial"
@@ -79,7 +80,7 @@ func TestUnlockUsersAndClients(t *testing.T) {
 		Actor   string            `json:"actor"`
 		Details map[string]string `json:"details"`
 	}]
-	c.json(&events, "", "audit", "list", "--type", auditUnlocked, "--json")
+	c.json(&events, "", "audit", "list", "--type", app.AuditUnlocked, "--json")
 	if len(events.Items) != len(tests) {
 		t.Fatalf("%d auth.unlocked events, want %d: %+v", len(events.Items), len(tests), events.Items)
 	}

@@ -44,6 +44,15 @@ func (s *Service) UnlockClient(ctx context.Context, actor, id string) (storage.C
 	return out, err
 }
 
+// UnlockKey clears the brute-force counter and lock of a throttle key as
+// given, with the same audit event, whether or not an account stands
+// behind it: `sesame users unlock` also lifts a lock on a name that has no
+// account (failures are counted under whatever was typed). userID and
+// clientID only label the event.
+func (s *Service) UnlockKey(ctx context.Context, actor, key, clientID, userID string) error {
+	return s.inTx(ctx, func(ctx context.Context) error { return s.unlock(ctx, actor, key, clientID, userID) })
+}
+
 // unlock clears key and audits it; it runs inside the caller's transaction
 // so the event exists exactly when the unlock happened.
 func (s *Service) unlock(ctx context.Context, actor, key, clientID, userID string) error {
