@@ -71,11 +71,15 @@ func startSesame(t testing.TB) *sesame {
 	}
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
-	srv := httptest.NewServer(r)
+	// Routes are mounted before the server serves: a request arriving
+	// while gin is still adding routes is a data race (a client of an
+	// earlier subtest can reach a reused port at once).
+	srv := httptest.NewUnstartedServer(r)
 	t.Cleanup(srv.Close)
+	issuer := "http://" + srv.Listener.Addr().String()
 	h, err := oauth.New(oauth.Deps{
 		Config: oauth.Config{
-			Issuer:                srv.URL,
+			Issuer:                issuer,
 			AccessTokenLifetime:   15 * time.Minute,
 			RefreshTokenLifetime:  24 * time.Hour,
 			IDTokenLifetime:       time.Hour,
@@ -91,6 +95,7 @@ func startSesame(t testing.TB) *sesame {
 		t.Fatalf("oauth.New: %v", err)
 	}
 	h.Mount(r)
+	srv.Start()
 	s := &sesame{t: t, URL: srv.URL, store: store, ring: ring, keys: km}
 	s.httpClient = &http.Client{Timeout: 10 * time.Second, Transport: countingTransport{s}}
 	return s
