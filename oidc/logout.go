@@ -88,6 +88,7 @@ func (h *Handler) verifyHint(ctx context.Context, raw string) (*hintClaims, erro
 // confirmation form).
 func (h *Handler) parseLogout(ctx context.Context, q url.Values) (*logoutRequest, error) {
 	lr := &logoutRequest{state: q.Get("state"), clientID: q.Get("client_id")}
+	hintClient := "" // the client the id_token_hint was issued to
 	if raw := q.Get("id_token_hint"); raw != "" {
 		c, err := h.verifyHint(ctx, raw)
 		if err != nil {
@@ -104,6 +105,7 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (*logoutRequest
 		if lr.clientID == "" {
 			lr.clientID = hc
 		}
+		hintClient = hc
 	}
 	if lr.clientID != "" {
 		c, err := h.store.GetClient(ctx, lr.clientID)
@@ -120,7 +122,14 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (*logoutRequest
 		if lr.client == nil || !slices.Contains(lr.client.PostLogoutRedirectURIs, uri) {
 			return nil, errBadLogout{"The post_logout_redirect_uri is not registered for this application."}
 		}
-		lr.redirect = uri
+		// RP-Initiated Logout §3: without an id_token_hint issued to
+		// that client the OP "MUST NOT perform post-logout redirection"
+		// (a registered URI — even one a self-registered client chose —
+		// would otherwise be an open redirector). The user is signed out
+		// and sees the signed-out page instead.
+		if lr.hint != nil && hintClient != "" && hintClient == lr.client.ID {
+			lr.redirect = uri
+		}
 	}
 	return lr, nil
 }

@@ -55,6 +55,7 @@ type srv struct {
 	issuer string
 	logs   *logBuffer
 	ctx    context.Context
+	hc     *http.Client // nil = plain; see (*srv).as
 }
 
 // baseConfig is config.Default adjusted for tests: SQLite in a temp dir, a
@@ -174,6 +175,9 @@ var plain = &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}
 
 func (s *srv) do(req *http.Request) resp {
 	s.t.Helper()
+	if s.hc != nil {
+		return doWith(s.t, s.hc, req)
+	}
 	return doWith(s.t, plain, req)
 }
 
@@ -261,7 +265,11 @@ type browser struct {
 
 func (s *srv) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{s: s, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: noRedirect}}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: noRedirect}
+	if s.hc != nil {
+		c.Transport = s.hc.Transport // same source address (see (*srv).as)
+	}
+	return &browser{s: s, jar: jar, c: c}
 }
 
 func (b *browser) abs(u string) string {
