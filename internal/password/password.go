@@ -56,6 +56,14 @@ var inFlight, peakInFlight atomic.Int64
 
 // idKey is argon2.IDKey run while holding one of the slots.
 func idKey(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	var key []byte
+	withSlot(func() { key = argon2.IDKey(pw, salt, time, memory, threads, keyLen) })
+	return key
+}
+
+// withSlot runs one password computation (argon2, PBKDF2, bcrypt, scrypt)
+// while holding one of the slots.
+func withSlot(fn func()) {
 	slots <- struct{}{}
 	defer func() { <-slots }()
 	n := inFlight.Add(1)
@@ -66,7 +74,7 @@ func idKey(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) [
 			break
 		}
 	}
-	return argon2.IDKey(pw, salt, time, memory, threads, keyLen)
+	fn()
 }
 
 func checkInput(pw string) error {
@@ -121,10 +129,14 @@ const (
 	maxIterations = 64
 )
 
-func decode(encoded string) (decoded, error) {
+func decode(encoded string) (decoded, error) { return decodeVariant(encoded, "argon2id") }
+
+// decodeVariant decodes a PHC string of the argon2 variant ("argon2id",
+// or "argon2i" for Django hashes).
+func decodeVariant(encoded, variant string) (decoded, error) {
 	parts := strings.Split(encoded, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != variant {
 		return decoded{}, ErrMalformed
 	}
 	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
@@ -169,12 +181,19 @@ func decode(encoded string) (decoded, error) {
 
 // Verify reports whether pw matches encoded, comparing in constant time.
 // needsRehash is true when the hash was made with parameters (or salt/key
-// sizes) other than DefaultParams; callers that configure other parameters
-// use NeedsRehash with their own. err is set only for a malformed hash or
-// an unacceptable input, never for a plain mismatch.
+// sizes) other than DefaultParams, or is a Django hash (django.go), which
+// the first successful sign-in replaces with argon2id; callers that
+// configure other parameters use NeedsRehash with their own. err is set
+// only for a malformed hash (ErrMalformed), an algorithm Sesame does not
+// verify (ErrUnsupported) or an unacceptable input, never for a plain
+// mismatch. An unusable Django password ("!…") is a mismatch.
 func Verify(pw, encoded string) (ok bool, needsRehash bool, err error) {
 	if err := checkInput(pw); err != nil {
 		return false, false, err
+	}
+	if !strings.HasPrefix(encoded, "$") {
+		ok, err := verifyDjango(pw, encoded)
+		return ok, ok, err
 	}
 	d, err := decode(encoded)
 	if err != nil {
