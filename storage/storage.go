@@ -485,6 +485,40 @@ type UserStore interface {
 	CountUsers(ctx context.Context) (int, error)
 }
 
+// Group is a named set of users; the `groups` scope puts the names of a
+// user's groups in the `groups` claim. Name is unique case-insensitively
+// but stored as typed.
+type Group struct {
+	ID          string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+}
+
+// GroupStore keeps groups and their members. Deleting a user (UserStore)
+// or a group removes its memberships.
+type GroupStore interface {
+	// CreateGroup inserts; ErrConflict if the ID or (case-insensitively)
+	// the name exists.
+	CreateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, id string) (Group, error)
+	// GetGroupByName matches case-insensitively.
+	GetGroupByName(ctx context.Context, name string) (Group, error)
+	// ListGroups lists every group ordered by lower(name).
+	ListGroups(ctx context.Context) ([]Group, error)
+	DeleteGroup(ctx context.Context, id string) error // ErrNotFound if absent
+	// AddGroupMember makes userID a member; adding a member twice is not
+	// an error and reports added=false. Neither id is checked for
+	// existence (callers look both up in their transaction).
+	AddGroupMember(ctx context.Context, groupID, userID string, at time.Time) (added bool, err error)
+	// RemoveGroupMember ends a membership; ErrNotFound if there was none.
+	RemoveGroupMember(ctx context.Context, groupID, userID string) error
+	// ListGroupMembers returns the user ids of a group's members, sorted.
+	ListGroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// ListUserGroups returns the groups of a user ordered by lower(name).
+	ListUserGroups(ctx context.Context, userID string) ([]Group, error)
+}
+
 // ClientStore keeps clients.
 type ClientStore interface {
 	CreateClient(ctx context.Context, c Client) error // ErrConflict on duplicate id
@@ -531,6 +565,7 @@ type Store interface {
 	AuditStore
 	RegistrationTokenStore
 	ThrottleStore
+	GroupStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

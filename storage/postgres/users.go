@@ -69,9 +69,11 @@ func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	return nil
 }
 
-// DeleteUser removes the user; ErrNotFound if absent.
+// DeleteUser removes the user and its group memberships (one statement);
+// ErrNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	tag, err := s.q(ctx).Exec(ctx, `WITH m AS (DELETE FROM group_members WHERE user_id = $1)
+		DELETE FROM users WHERE id = $1`, id)
 	if err != nil {
 		return mapErr("delete user", err)
 	}

@@ -70,9 +70,15 @@ func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	return nil
 }
 
-// DeleteUser removes a user; ErrNotFound if absent.
+// DeleteUser removes a user and its group memberships in one
+// transaction; ErrNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.deleteOne(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id)
+	return storage.InTx(ctx, s, func(ctx context.Context) error {
+		if _, err := s.q(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, id); err != nil {
+			return wrap("delete user's group memberships", err)
+		}
+		return s.deleteOne(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id)
+	})
 }
 
 // ListUsers orders by the case-folded username; the cursor is the folded

@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 		{"Audit", testAudit},
 		{"RegistrationTokens", testRegistrationTokens},
 		{"Throttle", testThrottle},
+		{"Groups", testGroups},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}
