@@ -76,6 +76,9 @@ type Config struct {
 	AuditRetention  time.Duration
 	// Metrics serves Prometheus metrics at /metrics.
 	Metrics bool
+	// MetricsListen, when set, serves /metrics on its own listener (and
+	// not on Listen).
+	MetricsListen string
 
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
@@ -208,6 +211,14 @@ func (c *Config) Validate() error {
 	c.Issuer = iss
 	if err := checkListen(c.Listen); err != nil {
 		return fmt.Errorf("invalid SESAME_LISTEN %q: %w", c.Listen, err)
+	}
+	if c.MetricsListen != "" {
+		if err := checkListen(c.MetricsListen); err != nil {
+			return fmt.Errorf("invalid SESAME_METRICS_LISTEN %q: %w", c.MetricsListen, err)
+		}
+		if c.MetricsListen == c.Listen {
+			return fmt.Errorf("invalid SESAME_METRICS_LISTEN %q: must differ from SESAME_LISTEN", c.MetricsListen)
+		}
 	}
 	if err := c.validateProtection(); err != nil {
 		return err

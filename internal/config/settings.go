@@ -165,6 +165,8 @@ var settings = []Setting{
 		set: dur(func(c *Config) *time.Duration { return &c.AuditRetention })},
 	{Env: "SESAME_METRICS", Default: "true", Usage: "serve Prometheus metrics at /metrics",
 		set: boolean(func(c *Config) *bool { return &c.Metrics })},
+	{Env: "SESAME_METRICS_LISTEN", Default: "", Usage: "serve /metrics on this host:port only (e.g. 127.0.0.1:9090), not on SESAME_LISTEN; empty: on SESAME_LISTEN",
+		set: str(func(c *Config) *string { return &c.MetricsListen })},
 	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
 		set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",

@@ -10,8 +10,10 @@
 //
 // Cardinality is bounded by construction: the route label is gin's route
 // template (c.FullPath(), e.g. /oauth2/register/:client_id), "unmatched"
-// for requests that matched no route, never a raw path; grant types that
-// are not one of the four served are counted as "other".
+// for requests that matched no route, never a raw path; the method label
+// is one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or "other"
+// (MethodLabel), never the raw method; grant types that are not one of the
+// four served are counted as "other".
 //
 // Tokens issued are counted at the HTTP layer, from successful
 // /oauth2/token responses (grant_type of the form × the format of the

@@ -119,11 +119,12 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
-			route = "unmatched"
+			route = UnmatchedRoute
 		}
+		method, _ := MethodLabel(c.Request.Method)
 		status := c.Writer.Status()
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 		if tw != nil {
 			// PostForm was parsed by the token handler; it is empty if
 			// the request never got that far.

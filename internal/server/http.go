@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sesameauth/sesame/internal/metrics"
 )
 
 func newEngine(logger *slog.Logger) *gin.Engine {
@@ -44,14 +47,46 @@ func requestLog(logger *slog.Logger) gin.HandlerFunc {
 			// Probes hit every few seconds; keep them out of info logs.
 			level = slog.LevelDebug
 		}
+		method, _ := metrics.MethodLabel(c.Request.Method)
 		logger.LogAttrs(c.Request.Context(), level, "request",
-			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path),
+			slog.String("method", method),
+			slog.String("path", logPath(c.Request)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
 			slog.Int("bytes", c.Writer.Size()),
 			slog.String("ip", c.ClientIP()),
 		)
+	}
+}
+
+// maxLoggedPath bounds the path in a log line: a stranger chooses it, and
+// a request line may be as long as MaxHeaderBytes.
+const maxLoggedPath = 256
+
+// logPath is the request path for the log, cut to maxLoggedPath bytes
+// (marked with "…"); the slog handlers quote what they print.
+func logPath(r *http.Request) string {
+	p := r.URL.Path
+	if len(p) <= maxLoggedPath {
+		return p
+	}
+	return strings.ToValidUTF8(p[:maxLoggedPath], "") + "…"
+}
+
+// refuseUnknownMethods answers 501 (RFC 9110 §15.6.2: a method the server
+// does not recognise) to any method outside metrics.MethodLabel's fixed
+// set, before routing, rate limits or any handler: such a request can
+// only be a probe, and nothing it carries reaches a label or a log line.
+func refuseUnknownMethods() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := metrics.MethodLabel(c.Request.Method); ok {
+			c.Next()
+			return
+		}
+		c.Header("Connection", "close")
+		c.AbortWithStatusJSON(http.StatusNotImplemented, gin.H{
+			"error": "method_not_implemented", "error_description": "request method not supported",
+		})
 	}
 }
 
@@ -67,8 +102,9 @@ func recoverJSON(logger *slog.Logger) gin.HandlerFunc {
 			if r == http.ErrAbortHandler {
 				panic(r) // net/http's deliberate abort; let it through
 			}
+			method, _ := metrics.MethodLabel(c.Request.Method)
 			logger.Error("panic serving request",
-				"method", c.Request.Method, "path", c.Request.URL.Path,
+				"method", method, "path", logPath(c.Request),
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			if c.Writer.Written() {
 				c.Abort()

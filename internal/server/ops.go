@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -92,11 +95,60 @@ func (s *Server) attachOps() {
 	// process on the database (notify.TopicRevocations); the payload is
 	// unused, and the empty one after a reconnect means "maybe missed".
 	s.ops.bus.Subscribe(notify.TopicRevocations, func(string) { s.features.oauth.InvalidateRevocations() })
-	if s.ops.metrics == nil {
+	if s.ops.metrics != nil {
+		s.Engine.Use(s.ops.metrics.Middleware())
+	}
+	// After the metrics middleware, so refused methods are counted (as
+	// "other"), before every protection and route.
+	s.Engine.Use(refuseUnknownMethods())
+	if s.ops.metrics != nil && s.metricsLn == nil {
+		s.Engine.GET("/metrics", gin.WrapH(s.ops.metrics.Handler()))
+	}
+}
+
+// listenMetrics opens the SESAME_METRICS_LISTEN listener, if configured:
+// /metrics is then served there only, not on the public listener.
+func (s *Server) listenMetrics() error {
+	if s.Config.MetricsListen == "" || !s.Config.Metrics {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.Config.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SESAME_METRICS_LISTEN): %w", s.Config.MetricsListen, err)
+	}
+	s.metricsLn = ln
+	return nil
+}
+
+// MetricsAddr is the address of the SESAME_METRICS_LISTEN listener, "" when
+// /metrics is served on the main listener (or not at all).
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
+// serveMetrics serves /metrics on the metrics listener until bg ends.
+func (s *Server) serveMetrics(bg context.Context, wg *sync.WaitGroup) {
+	if s.metricsLn == nil {
 		return
 	}
-	s.Engine.Use(s.ops.metrics.Middleware())
-	s.Engine.GET("/metrics", gin.WrapH(s.ops.metrics.Handler()))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.ops.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
+	wg.Go(func() {
+		<-bg.Done()
+		_ = srv.Close()
+	})
+	wg.Go(func() {
+		s.Logger.Info("metrics listening", "addr", s.metricsLn.Addr().String())
+		if err := srv.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Warn("metrics listener", "err", err)
+		}
+	})
 }
 
 // throttleStore is where the brute-force guard keeps its counters,

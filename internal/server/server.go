@@ -38,6 +38,7 @@ type Server struct {
 	tls       *tls.Config
 	features  *features
 	ops       *ops // metrics, event bus, janitor (ops.go)
+	metricsLn net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
 	closeOnce sync.Once
 }
 
@@ -113,6 +114,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 
 	// 6. HTTP.
+	if err := s.listenMetrics(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && s.metricsLn != nil {
+			_ = s.metricsLn.Close()
+		}
+	}()
 	s.Engine = newEngine(logger)
 	s.attachOps()
 	if err := s.protect(); err != nil {
@@ -189,6 +198,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bgDone.Go(func() { s.features.keys.Run(bg) })
 	s.runOps(bg, &bgDone)
 	s.startPprof(bg, &bgDone)
+	s.serveMetrics(bg, &bgDone)
 	defer func() { stopBG(); bgDone.Wait() }()
 	srv := &http.Server{
 		Handler:           s.Engine,
