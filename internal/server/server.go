@@ -37,7 +37,7 @@ type Server struct {
 	now       func() time.Time
 	tls       *tls.Config
 	features  *features
-	ops       *ops // metrics, event bus, janitor (ops.go)
+	ops       *ops         // metrics, event bus, janitor (ops.go)
 	metricsLn net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
 	closeOnce sync.Once
 }
