@@ -157,7 +157,8 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username
 		}
 		if locked {
 			w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(until, h.now())))
-			h.audit(ctx, r, auditLogin, "", "", outcomeFailure)
+			// Counted, not audited: the lock has its one audit event.
+			h.throttle.Refused(ctx, throttle.UserKey(username))
 			return storage.User{}, errLocked
 		}
 	}

@@ -27,6 +27,7 @@ type Metrics struct {
 	tokenFailures *prometheus.CounterVec
 	authFailures  *prometheus.CounterVec
 	locks         *prometheus.CounterVec
+	refused       *prometheus.CounterVec
 	janitor       *prometheus.CounterVec
 }
 
@@ -64,11 +65,15 @@ func New() *Metrics {
 		Namespace: namespace, Name: "auth_locks_total",
 		Help: "Locks set by the brute-force guard, by counter kind (user, client, ip).",
 	}, []string{"kind"})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "auth_refused_locked_total",
+		Help: "Sign-in attempts refused because of a brute-force lock, by counter kind (user, client, ip); they write no audit event.",
+	}, []string{"kind"})
 	m.janitor = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "janitor_deleted_rows_total",
 		Help: "Rows deleted by the janitor, by table.",
 	}, []string{"table"})
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.tokens, m.tokenFailures, m.authFailures, m.locks, m.janitor,
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.tokens, m.tokenFailures, m.authFailures, m.locks, m.refused, m.janitor,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -86,6 +91,11 @@ func (m *Metrics) RegisterPgxPool(pool *pgxpool.Pool) {
 // RegisterDBStats exports a database/sql pool's statistics (SQLite).
 func (m *Metrics) RegisterDBStats(db *sql.DB, name string) {
 	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// AuthRefused is a throttle.Guard OnRefused hook.
+func (m *Metrics) AuthRefused(kind string) {
+	m.refused.WithLabelValues(keyKind(kind + ":")).Inc()
 }
 
 // JanitorDeleted is a janitor.Options.OnDeleted hook.

@@ -122,7 +122,10 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if err := tc.Validate(); err != nil {
 		return nil, fmt.Errorf("brute-force protection: %w", err)
 	}
-	f.throttle = throttle.New(s.throttleStore(), s.Store, tc, s.now)
+	f.throttle = throttle.New(s.throttleStore(), s.Store, tc, s.now).WithLogger(s.Logger)
+	if s.ops != nil && s.ops.metrics != nil {
+		f.throttle.OnRefused(s.ops.metrics.AuthRefused)
+	}
 	core, err := newCore(ctx, cfg, s.Store, s.Ring, s.Logger, s.now, f.throttle)
 	if err != nil {
 		return nil, err

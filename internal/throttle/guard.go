@@ -97,6 +97,9 @@ type Guard struct {
 	audit storage.AuditStore
 	cfg   Config
 	now   func() time.Time
+	log   *slog.Logger
+	// onRefused counts an attempt refused during a lock (OnRefused).
+	onRefused func(kind string)
 }
 
 // New returns a Guard; now is the clock (nil means time.Now). It panics on
@@ -108,7 +111,34 @@ func New(store storage.ThrottleStore, audit storage.AuditStore, cfg Config, now 
 	if now == nil {
 		now = time.Now
 	}
-	return &Guard{store: store, audit: audit, cfg: cfg, now: now}
+	return &Guard{store: store, audit: audit, cfg: cfg, now: now, log: slog.New(slog.DiscardHandler)}
+}
+
+// WithLogger makes the guard log through logger (the server's configured
+// one; never Go's default logger). Call it before the guard is used.
+func (g *Guard) WithLogger(logger *slog.Logger) *Guard {
+	if logger != nil {
+		g.log = logger
+	}
+	return g
+}
+
+// OnRefused sets the hook Refused calls with the key's kind (user, client,
+// ip), e.g. a metrics counter. Call it before the guard is used.
+func (g *Guard) OnRefused(fn func(kind string)) *Guard {
+	g.onRefused = fn
+	return g
+}
+
+// Refused counts one attempt refused because key was locked. It writes
+// no audit event: the lock itself was audited once (AuditLocked), and a
+// row per refused attempt would let an attacker fill the audit table at
+// the rate limit; the attempts are counted instead.
+func (g *Guard) Refused(ctx context.Context, key string) {
+	if g.onRefused != nil {
+		g.onRefused(kind(key))
+	}
+	g.log.DebugContext(ctx, "authentication refused during a lock", "kind", kind(key))
 }
 
 // Config returns the guard's configuration.
@@ -213,7 +243,7 @@ func (g *Guard) lock(ctx context.Context, c storage.FailureCounter, until time.T
 		return fmt.Errorf("throttle: lock %s: %w", kind(c.Key), err)
 	}
 	now := g.now()
-	slog.InfoContext(ctx, "authentication locked", "kind", kind(c.Key),
+	g.log.InfoContext(ctx, "authentication locked", "kind", kind(c.Key),
 		"failures", c.Failures, "locked_until", until.UTC().Format(time.RFC3339))
 	ev := storage.AuditEvent{
 		At:        now,
