@@ -7,7 +7,12 @@ import (
 
 // Defaults of the client cache (Config.ClientCacheTTL).
 const (
-	defaultClientCacheTTL = 5 * time.Second
+	// 1 s: with SQLite (the CLI and other servers on the same file) no
+	// notification reaches this process, and a deleted client or a
+	// rotated secret must stop working everywhere within a second (issue
+	// 13). Reloading each busy client once a second costs nothing
+	// measurable on the token path.
+	defaultClientCacheTTL = time.Second
 	clientCacheMax        = 4096
 )
 

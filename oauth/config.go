@@ -52,7 +52,7 @@ type Config struct {
 	// ClientCacheTTL is how long a client stays in the in-memory cache
 	// (clientcache.go): the longest a client change made without
 	// Handler.InvalidateClient (say, by another instance) takes to show.
-	// 0 means 5 s; negative turns the cache off.
+	// 0 means 1 s; negative turns the cache off.
 	ClientCacheTTL time.Duration
 
 	// RevocationCacheTTL bounds how long "this access token is not
