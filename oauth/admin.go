@@ -26,41 +26,12 @@ func (h *Handler) IssuePersonalToken(ctx context.Context, userID, clientID strin
 		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: ttl must be positive, got %s", ttl)
 	}
 	ctx, st := withState(ctx)
-	u, err := h.store.GetUser(ctx, userID)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: user %q: %w", userID, err)
-	}
-	if u.Disabled {
-		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: user %q is disabled", userID)
-	}
-	c, err := h.store.GetClient(ctx, clientID)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: client %q: %w", clientID, err)
-	}
-	client := newClient(c, h.logger)
-	for _, s := range scopes {
-		if !fosite.ExactScopeStrategy(client.GetScopes(), s) {
-			return "", time.Time{}, fmt.Errorf("oauth: issue personal token: scope %q is not allowed for client %q", s, clientID)
-		}
-	}
-	id, err := secret.RandomToken(18)
-	if err != nil {
-		return "", time.Time{}, err
-	}
 	now := h.now().UTC()
-	exp := now.Add(ttl).Round(time.Second)
-	sess := newSession(u.ID, u.Username, clientID)
-	sess.SetExpiresAt(fosite.AccessToken, exp)
-	sess.AccessTokenFormat = FormatOpaque
-	req := &fosite.Request{
-		ID: id, RequestedAt: now, Client: client,
-		RequestedScope: scopes, GrantedScope: scopes,
-		Form:    url.Values{"grant_type": {GrantTypePersonal}},
-		Session: sess,
+	req, err := h.personalRequest(ctx, userID, clientID, scopes, now, now.Add(ttl).Round(time.Second))
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: %w", err)
 	}
-	for _, a := range client.defaultAudience() {
-		req.GrantAudience(a)
-	}
+	exp := req.Session.GetExpiresAt(fosite.AccessToken)
 	token, sig, err := h.strategy.hmac.GenerateAccessToken(ctx, req)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: %w", err)
@@ -72,6 +43,46 @@ func (h *Handler) IssuePersonalToken(ctx context.Context, userID, clientID strin
 		return "", time.Time{}, fmt.Errorf("oauth: issue personal token: %w", err)
 	}
 	return token, exp, nil
+}
+
+// personalRequest builds the request of a personal token (issued, or an
+// imported DRF key): the user must exist and be enabled, every scope be
+// allowed for the client; it has its own grant (a random request id).
+func (h *Handler) personalRequest(ctx context.Context, userID, clientID string, scopes []string, requestedAt, exp time.Time) (*fosite.Request, error) {
+	u, err := h.store.GetUser(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: %w", userID, err)
+	}
+	if u.Disabled {
+		return nil, fmt.Errorf("user %q is disabled", userID)
+	}
+	c, err := h.store.GetClient(ctx, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("client %q: %w", clientID, err)
+	}
+	client := newClient(c, h.logger)
+	for _, s := range scopes {
+		if !fosite.ExactScopeStrategy(client.GetScopes(), s) {
+			return nil, fmt.Errorf("scope %q is not allowed for client %q", s, clientID)
+		}
+	}
+	id, err := secret.RandomToken(18)
+	if err != nil {
+		return nil, err
+	}
+	sess := newSession(u.ID, u.Username, clientID)
+	sess.SetExpiresAt(fosite.AccessToken, exp)
+	sess.AccessTokenFormat = FormatOpaque
+	req := &fosite.Request{
+		ID: id, RequestedAt: requestedAt, Client: client,
+		RequestedScope: scopes, GrantedScope: scopes,
+		Form:    url.Values{"grant_type": {GrantTypePersonal}},
+		Session: sess,
+	}
+	for _, a := range client.defaultAudience() {
+		req.GrantAudience(a)
+	}
+	return req, nil
 }
 
 // ErrUnknownToken is returned by RevokeToken for a value that is not a

@@ -210,7 +210,15 @@ func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature strin
 		}
 		signature = lastSegment(signature)
 	}
-	rec, err := f.accessRecord(ctx, signature)
+	var (
+		rec storage.TokenRecord
+		err error
+	)
+	if key, ok := strings.CutPrefix(signature, drfSigPrefix); ok {
+		rec, err = f.drfAccessRecord(ctx, key) // drf.go
+	} else {
+		rec, err = f.accessRecord(ctx, signature)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +253,14 @@ func (f *fositeStore) GetAccessTokenSession(ctx context.Context, signature strin
 func (f *fositeStore) DeleteAccessTokenSession(ctx context.Context, signature string) error {
 	if isJWT(signature) {
 		signature = lastSegment(signature)
+	}
+	if key, ok := strings.CutPrefix(signature, drfSigPrefix); ok {
+		for _, sig := range f.drfSignatures(key) {
+			if err := f.s.DeleteToken(ctx, storage.KindAccessToken, secret.HashToken(sig)); err != nil {
+				return f.fail(ctx, "delete access token", err)
+			}
+		}
+		return nil
 	}
 	return f.fail(ctx, "delete access token", f.s.DeleteToken(ctx, storage.KindAccessToken, secret.HashToken(signature)))
 }

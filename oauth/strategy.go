@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -93,6 +94,9 @@ func (s *tokenStrategy) AccessTokenSignature(_ context.Context, token string) st
 	if isJWT(token) {
 		return token
 	}
+	if IsDRFKey(token) {
+		return drfSigPrefix + token // the store looks up its keyed hashes (drf.go)
+	}
 	return lastSegment(token)
 }
 
@@ -149,6 +153,9 @@ func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Reques
 			return nil // verified (signature, exp) by GetAccessTokenSession
 		}
 		return s.jwt.ValidateAccessToken(ctx, r, token)
+	}
+	if IsDRFKey(token) {
+		return validateDRFKey(r, time.Now())
 	}
 	if !strings.HasPrefix(token, prefixAccessToken) {
 		return errors.New("oauth: not an access token")

@@ -39,6 +39,8 @@ SESAME_DATABASE_URL directly.`,
 		newClientsCmd(e),
 		newAuditCmd(e),
 		newTokensCmd(e),
+		newGroupsCmd(e),
+		newImportCmd(e),
 		newKeysCmd(e),
 		newVersionCmd(e),
 	)

@@ -33,6 +33,7 @@ const (
 	PurposeAtRest       = "sesame/v1/at-rest"       // AES-GCM sealing of signing keys
 	PurposeClientSecret = "sesame/v1/client-secret" // keyed hash of client secrets
 	PurposeTokenHMAC    = "sesame/v1/token-hmac"    // fosite GlobalSecret for opaque tokens
+	PurposeDRFToken     = "sesame/v1/drf-token"     // keyed hash of imported DRF token keys
 )
 
 // ErrDecrypt is returned when no secret of the keyring opens a sealed value.
@@ -172,6 +173,17 @@ func (k *Keyring) VerifyClientSecret(clientSecret, hash string) bool {
 		match |= subtle.ConstantTimeCompare([]byte(got), []byte(want))
 	}
 	return match == 1
+}
+
+// MACs returns the keyed hash of v under purpose with the current system
+// secret first, then with each old one: the storage keys under which a
+// value hashed before a rotation of SESAME_SECRET may be found.
+func (k *Keyring) MACs(purpose, v string) []string {
+	out := make([]string, 0, len(k.secrets))
+	for _, s := range k.secrets {
+		out = append(out, macB64(derive(s, purpose), v))
+	}
+	return out
 }
 
 func macB64(key []byte, msg string) string {
