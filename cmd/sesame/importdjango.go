@@ -56,7 +56,7 @@ func newImportDjangoCmd(e *env) *cobra.Command {
 			}
 			rep, err := django.Run(ctx, e.svc, core.OAuth, opts)
 			switch {
-			case errors.Is(err, django.ErrUnsupportedSchema):
+			case errors.Is(err, django.ErrUnsupportedSchema), errors.Is(err, django.ErrNoDatabase):
 				return usageError{err}
 			case errors.Is(err, django.ErrSource):
 				return infraError{err}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // ErrUnsupportedSchema is returned for a database that is not a Django
 // database this importer understands.
 var ErrUnsupportedSchema = errors.New("django: unsupported schema")
+
+// ErrNoDatabase is returned for a sqlite:PATH that does not exist.
+var ErrNoDatabase = errors.New("django: no such database")
 
 // ErrSource is returned when the source database cannot be opened or read.
 var ErrSource = errors.New("django: source database")
@@ -53,6 +57,9 @@ func openSource(ctx context.Context, raw string) (*source, error) {
 		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
 		if path == "" {
 			return nil, fmt.Errorf("%w: --from sqlite:PATH needs a path", ErrSource)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%w: %s does not exist or cannot be read: %v", ErrNoDatabase, path, err)
 		}
 		dsn = "file:" + path + "?mode=ro"
 	default:
