@@ -141,6 +141,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.DELETE("/clients/:id", h.deleteClient)
 	a.POST("/clients/:id/rotate-secret", h.rotateClientSecret)
 	a.POST("/clients/:id/unlock", h.unlockClient)
+	a.DELETE("/clients/:id/registration-token", h.revokeRegistrationToken)
 
 	a.GET("/users", h.listUsers)
 	a.POST("/users", h.createUser)

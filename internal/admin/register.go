@@ -317,16 +317,56 @@ func (h *Handler) registeredClient(c *gin.Context) (storage.Client, error) {
 	return cl, nil
 }
 
+// newRegistrationToken returns a fresh registration access token and its
+// hash.
+func newRegistrationToken() (tok, hash string, err error) {
+	tok, err = secret.RandomToken(32)
+	if err != nil {
+		return "", "", err
+	}
+	tok = registrationAccessTokenPrefix + tok
+	return tok, secret.HashToken(tok), nil
+}
+
 // registrationRead is GET /oauth2/register/{client_id} (RFC 7592 §2.1).
-// The secret and the registration access token are stored hashed, so they
-// are not repeated.
+// The secret is stored hashed, so it is not repeated; the registration
+// access token is rotated (RFC 7592 §3: the server "MAY" issue a new one
+// on any read or update, and the old one is then invalid), so a leaked
+// token works at most until the client's next call.
 func (h *Handler) registrationRead(c *gin.Context) {
 	cl, err := h.registeredClient(c)
 	if err != nil {
 		h.writeRegError(c, err)
 		return
 	}
-	writeRegistration(c, http.StatusOK, h.registrationResponse(cl, "", ""))
+	tok, hash, err := newRegistrationToken()
+	if err != nil {
+		h.writeRegError(c, err)
+		return
+	}
+	updated, _, err := h.svc.UpdateClient(c.Request.Context(), actorRegistration, cl.ID, app.ClientPatch{RegistrationTokenHash: &hash})
+	if err != nil {
+		h.writeRegError(c, err)
+		return
+	}
+	writeRegistration(c, http.StatusOK, h.registrationResponse(updated, "", tok))
+}
+
+// widens reports whether the update asks for a scope, grant type or
+// redirect URI the client does not have now.
+func widens(cur storage.Client, p app.ClientPatch) bool {
+	more := func(have []string, want *[]string) bool {
+		if want == nil {
+			return false
+		}
+		for _, v := range *want {
+			if !slices.Contains(have, v) {
+				return true
+			}
+		}
+		return false
+	}
+	return more(cur.Scopes, p.Scopes) || more(cur.GrantTypes, p.GrantTypes) || more(cur.RedirectURIs, p.RedirectURIs)
 }
 
 // registrationUpdate is PUT /oauth2/register/{client_id} (RFC 7592 §2.2).
@@ -354,12 +394,27 @@ func (h *Handler) registrationUpdate(c *gin.Context) {
 		h.writeRegError(c, regError("invalid_client_metadata", "client_secret: does not match the client's secret"))
 		return
 	}
-	updated, clientSecret, err := h.svc.UpdateClient(c.Request.Context(), actorRegistration, cl.ID, m.patch())
+	p := m.patch()
+	if widens(cl, p) {
+		// Trust an administrator gave (first-party consent skipping, API
+		// audiences) was given to the client as it was; a client that
+		// widens its own scopes, grants or redirect URIs loses it until an
+		// administrator grants it again (docs/security.md).
+		noSkip, noAud := false, []string{}
+		p.SkipConsent, p.Audience = &noSkip, &noAud
+	}
+	tok, hash, err := newRegistrationToken()
 	if err != nil {
 		h.writeRegError(c, err)
 		return
 	}
-	writeRegistration(c, http.StatusOK, h.registrationResponse(updated, clientSecret, ""))
+	p.RegistrationTokenHash = &hash
+	updated, clientSecret, err := h.svc.UpdateClient(c.Request.Context(), actorRegistration, cl.ID, p)
+	if err != nil {
+		h.writeRegError(c, err)
+		return
+	}
+	writeRegistration(c, http.StatusOK, h.registrationResponse(updated, clientSecret, tok))
 }
 
 // registrationDelete is DELETE /oauth2/register/{client_id} (RFC 7592

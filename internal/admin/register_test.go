@@ -118,6 +118,11 @@ func TestDynamicRegistrationWithInitialAccessToken(t *testing.T) {
 			t.Fatalf("read: %d %s", r.status, r.body)
 		}
 		r.json(t, &read)
+		// Every read and update rotates the registration access token.
+		if read.RegistrationAccessToken == "" || read.RegistrationAccessToken == reg.RegistrationAccessToken {
+			t.Fatalf("read did not rotate the registration access token: %s", r.body)
+		}
+		reg.RegistrationAccessToken = read.RegistrationAccessToken
 		if read.ClientID != reg.ClientID || read.ClientSecret != "" || read.Scope != reg.Scope {
 			t.Fatalf("read %s", r.body)
 		}
@@ -131,6 +136,7 @@ func TestDynamicRegistrationWithInitialAccessToken(t *testing.T) {
 			t.Fatalf("update: %d %s", r.status, r.body)
 		}
 		r.json(t, &upd)
+		reg.RegistrationAccessToken = upd.RegistrationAccessToken
 		if upd.ClientName != "Partner app v2" || upd.RedirectURIs[0] != "https://partner.example.com/cb2" ||
 			strings.Join(upd.GrantTypes, ",") != "authorization_code" || upd.LogoURI != "" || upd.Scope != "openid" {
 			t.Fatalf("update must replace the registered metadata: %s", r.body)

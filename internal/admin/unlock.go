@@ -31,3 +31,14 @@ func (h *Handler) unlockClient(c *gin.Context) {
 	}
 	writeJSON(c, http.StatusOK, app.NewClientView(cl, ""))
 }
+
+// revokeRegistrationToken is DELETE /admin/clients/{id}/registration-token:
+// the client's RFC 7592 registration access token stops working.
+func (h *Handler) revokeRegistrationToken(c *gin.Context) {
+	cl, err := h.svc.RevokeRegistrationToken(c.Request.Context(), actor(c), c.Param("id"))
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, app.NewClientView(cl, ""))
+}

@@ -66,6 +66,9 @@ type ClientPatch struct {
 	IDTokenSignedResponseAlg *string
 	Lifespans                *storage.ClientLifespans
 	Metadata                 *string
+	// RegistrationTokenHash replaces the RFC 7592 registration access
+	// token ("" revokes it: the client can no longer manage itself).
+	RegistrationTokenHash *string
 }
 
 func (s ClientSpec) apply(c *storage.Client) {
@@ -118,6 +121,7 @@ func (p ClientPatch) apply(c *storage.Client) {
 	set(&c.TermsURI, p.TermsURI)
 	setList(&c.Contacts, p.Contacts)
 	set(&c.JWKS, p.JWKS)
+	set(&c.RegistrationTokenHash, p.RegistrationTokenHash)
 	set(&c.IDTokenSignedResponseAlg, p.IDTokenSignedResponseAlg)
 	if p.Lifespans != nil {
 		c.Lifespans = *p.Lifespans
@@ -248,6 +252,27 @@ func (s *Service) saveClient(ctx context.Context, actor, id string, change func(
 		return storage.Client{}, "", err
 	}
 	return out, clientSecret, nil
+}
+
+// RevokeRegistrationToken forgets a client's RFC 7592 registration access
+// token, so the client can no longer read, update or delete itself
+// (admins still can).
+func (s *Service) RevokeRegistrationToken(ctx context.Context, actor, id string) (storage.Client, error) {
+	var out storage.Client
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		c, err := s.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		c.RegistrationTokenHash = ""
+		c.UpdatedAt = s.clock()
+		if err := s.store.UpdateClient(ctx, c); err != nil {
+			return fmt.Errorf("update client: %w", mapNotFound(err, "client", id))
+		}
+		out = c
+		return s.audit(ctx, actor, "client.registration_token_revoked", id, "", nil)
+	})
+	return out, err
 }
 
 // DeleteClient revokes every grant of a client (with its tokens, and its
