@@ -153,8 +153,16 @@ func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) 
 }
 
 // PasswordAlgorithm names the algorithm of an imported hash for reports
-// (password.Inspect).
+// (password.Inspect): an error wrapping ErrUnsupportedHash for an
+// algorithm Sesame does not verify, any other error for a malformed hash.
 func PasswordAlgorithm(hash string) (string, error) { return password.Inspect(hash) }
+
+// ErrUnsupportedHash and AlgUnusable are internal/password's, for the
+// importer (which imports app and storage only).
+var ErrUnsupportedHash = password.ErrUnsupported
+
+// AlgUnusable names Django's unusable password ("!…").
+const AlgUnusable = password.AlgUnusable
 
 // IsDRFTokenKey reports whether k has the shape of a Django REST Framework
 // token key: 40 lower-case hexadecimal characters

@@ -25,7 +25,7 @@
 //     and rolls it back, so its counts are the real ones.
 //   - Hashes are copied, never computed: internal/password verifies Django's
 //     formats at sign-in and the first success replaces them with argon2id.
-//     password.Inspect classifies each hash at import: malformed (for
+//     app.PasswordAlgorithm (password.Inspect) classifies each hash at import: malformed (for
 //     example truncated) rows are skipped, unknown algorithms imported and
 //     reported (the user must reset the password).
 //   - DRF token keys become personal access tokens through the injected

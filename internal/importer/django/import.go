@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sesameauth/sesame/internal/app"
-	"github.com/sesameauth/sesame/internal/password"
 )
 
 // batchSize is how many rows one transaction writes.
@@ -226,13 +225,13 @@ func (im *importer) users(ctx context.Context, users []djangoUser) error {
 			return skip(fmt.Sprintf("username differs only in case from %q (auth_user %d): Sesame usernames are case-insensitive", first.Username, first.ID))
 		}
 		seen[fold] = u
-		alg, err := password.Inspect(u.Password)
+		alg, err := app.PasswordAlgorithm(u.Password)
 		switch {
 		case u.Password == "":
 			// Django writes "!…" for unusable passwords; "" (a row made
 			// by hand) is the same: never matches.
-			alg = password.AlgUnusable
-		case errors.Is(err, password.ErrUnsupported):
+			alg = app.AlgUnusable
+		case errors.Is(err, app.ErrUnsupportedHash):
 			alg = "unsupported"
 			im.rep.Warnings = append(im.rep.Warnings, Row{Table: "auth_user", ID: strconv.FormatInt(u.ID, 10), Name: u.Username,
 				Reason: fmt.Sprintf("%v: imported, but the user cannot sign in until a new password is set", err)})
