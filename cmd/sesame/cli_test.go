@@ -192,7 +192,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"missing user", 1, `user "carol" not found`, "", []string{"users", "get", "carol"}},
 			{"missing client", 1, `client "nope" not found`, "", []string{"clients", "delete", "nope"}},
 			{"update with nothing", 1, "nothing to update", "", []string{"clients", "update", "nope"}},
-			{"database down", 2, "cannot reach Postgres", "", []string{"--database-url", "postgres://127.0.0.1:1/x", "clients", "list"}},
+			{"database down", 2, "cannot reach Postgres", "", []string{"--database-url", "postgres://127.0.0.1:1/x",
+				"--secret", "0123456789abcdef0123456789abcdef0123", "clients", "list"}},
 			{"bad setting names it", 1, "SESAME_LOG_LEVEL", "", []string{"--log-level", "loud", "clients", "list"}},
 			{"unknown database scheme", 1, "SESAME_DATABASE_URL", "", []string{"--database-url", "mysql://x/y", "users", "list"}},
 			{"unknown flag", 1, "unknown flag", "", []string{"clients", "create", "--nope"}},
@@ -261,4 +262,35 @@ func TestConfigFile(t *testing.T) {
 	c.fails(1, "secret is refused", "", "--config", write("secret.yaml", "secret: 0123456789abcdef0123456789abcdef0123\n"), "users", "list")
 	// The flag beats the file.
 	c.ok("", "--config", write("bad2.yaml", "log_level: loud\n"), "--log-level", "warn", "users", "list")
+}
+
+// TestSettingsCheckedBeforeTheStore: a bad setting is bad input (exit 1),
+// the message names the flag that was used, and no database file is made.
+func TestSettingsCheckedBeforeTheStore(t *testing.T) {
+	dir := t.TempDir()
+	c := newCLI(t, "sqlite:"+filepath.Join(dir, "sesame.db"))
+	c.fails(1, "--secret (SESAME_SECRET)", "", "serve", "--secret", "short", "--listen", freeAddr(t))
+	c.fails(1, "--secret (SESAME_SECRET)", "", "users", "list", "--secret", "short")
+	c.fails(1, `"--access-token-lifetime"`, "", "serve", "--access-token-lifetime", "abc")
+	c.fails(1, `"--demo"`, "", "serve", "--demo=maybe")
+	c.fails(1, `unknown command "frobnicate" for "sesame users"`, "", "users", "frobnicate")
+	c.fails(1, `unknown command "nope" for "sesame clients registration-token"`, "", "clients", "registration-token", "nope")
+	if matches, _ := filepath.Glob(filepath.Join(dir, "sesame.db*")); len(matches) != 0 {
+		t.Fatalf("bad settings created files: %v", matches)
+	}
+	// A bare group still prints its help.
+	if out := c.ok("", "users"); !strings.Contains(out, "Available Commands:") {
+		t.Fatalf("sesame users: %s", out)
+	}
+	// --help shows typed flags, not "string" for everything.
+	help := c.ok("", "serve", "--help")
+	for _, want := range []string{"--access-token-lifetime duration", "--rsa-key-bits int", "--rate-limit-api-rps float",
+		"--allow-secret-in-config  ", "--metrics  ", "--janitor-interval duration", "Examples:"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+	if strings.Contains(help, "secret:") && strings.Contains(help, "--allow-secret-in-config secret:") {
+		t.Error("serve --help turned a backquoted word into a type name")
+	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -55,7 +57,13 @@ func (e *env) loadConfig(cmd *cobra.Command) error {
 	}
 	cfg, err := config.Load(config.Sources{File: e.configFile, Flags: flags})
 	if err != nil {
-		return usageError{err}
+		return usageError{flagNamed(cmd, err)}
+	}
+	// A given secret is checked now, before any command touches a store.
+	if cfg.Secret != "" || cfg.SecretFile != "" {
+		if err := cfg.CheckSecret(); err != nil {
+			return usageError{flagNamed(cmd, err)}
+		}
 	}
 	e.cfg = cfg
 	e.logger = newLogger(cfg, e.stderr)
@@ -91,6 +99,11 @@ func (e *env) open(ctx context.Context) (*app.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
+	// A bad secret is the user's input: say so before a database file
+	// is created or migrated.
+	if err := e.checkSecret(); err != nil {
+		return nil, err
+	}
 	mig, err := e.openStore(ctx)
 	if err != nil {
 		return nil, err
@@ -115,6 +128,14 @@ func (e *env) open(ctx context.Context) (*app.Service, error) {
 		MemoryKiB: e.cfg.Argon2MemoryKiB, Iterations: e.cfg.Argon2Iterations, Parallelism: e.cfg.Argon2Parallelism,
 	}, nil)
 	return e.svc, nil
+}
+
+// checkSecret validates the system secret without creating anything.
+func (e *env) checkSecret() error {
+	if err := e.cfg.CheckSecret(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func pendingMigrations(ctx context.Context, mig dial.Migrator) (int, error) {
@@ -148,19 +169,53 @@ func (e *env) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 }
 
 // addSettingFlags registers command-line flags for configuration settings
-// (by env name). Every flag is a string parsed by config, so a bad value
-// is reported with the setting's name; boolean settings accept a bare
-// --flag for true.
+// (by env name). Each flag checks its value as it is parsed (so the error
+// names the flag) but hands config the raw string, so flag, env and YAML
+// share one parser; --help shows the setting's type, and boolean settings
+// accept a bare --flag for true.
 func addSettingFlags(fs *pflag.FlagSet, envs ...string) {
 	for _, env := range envs {
 		s, ok := config.Lookup(env)
 		if !ok {
 			panic("unknown setting " + env)
 		}
-		usage := s.Usage + " (" + s.Env + ")"
-		fs.String(s.Flag(), s.Default, usage)
-		if s.Default == "true" || s.Default == "false" {
+		// pflag reads a backquoted word in the usage as the value's
+		// name; the README's backquotes become plain quotes here.
+		usage := strings.ReplaceAll(s.Usage, "`", "'") + " (" + s.Env + ")"
+		fs.Var(&settingValue{s: s, v: s.Default}, s.Flag(), usage)
+		if s.Kind == config.KindBool {
 			fs.Lookup(s.Flag()).NoOptDefVal = "true"
 		}
 	}
+}
+
+// settingValue is a pflag.Value for one setting.
+type settingValue struct {
+	s config.Setting
+	v string
+}
+
+func (v *settingValue) String() string { return v.v }
+func (v *settingValue) Type() string   { return string(v.s.Kind) }
+func (v *settingValue) Set(x string) error {
+	if err := v.s.Check(x); err != nil {
+		return err
+	}
+	v.v = x
+	return nil
+}
+
+// flagNamed rewrites a configuration error about a setting the user gave
+// as a flag so that it names the flag too ("invalid --issuer
+// (SESAME_ISSUER) …").
+func flagNamed(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	for _, s := range config.Settings() {
+		f := cmd.Flags().Lookup(s.Flag())
+		if f == nil || !f.Changed || !strings.Contains(msg, s.Env) || strings.Contains(msg, "--"+s.Flag()) {
+			continue
+		}
+		msg = strings.Replace(msg, s.Env, "--"+s.Flag()+" ("+s.Env+")", 1)
+	}
+	return errors.New(msg)
 }

@@ -29,8 +29,7 @@ SESAME_DATABASE_URL directly.`,
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.configFile, "config", "", "YAML configuration file (keys like access_token_lifetime: 15m)")
-	addSettingFlags(pf, "SESAME_DATABASE_URL", "SESAME_SECRET_FILE", "SESAME_SECRET",
-		"SESAME_LOG_LEVEL", "SESAME_LOG_FORMAT")
+	addSettingFlags(pf, globalSettings...)
 
 	root.AddCommand(
 		newServeCmd(e),
@@ -44,7 +43,27 @@ SESAME_DATABASE_URL directly.`,
 		newKeysCmd(e),
 		newVersionCmd(e),
 	)
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command group (users, clients, …)
+// refuse an unknown subcommand with exit status 1, where cobra would print
+// the group's help and exit 0. A bare group still prints its help.
+func rejectUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !c.HasParent() || !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 // needsConfig is false for commands that only print (version, help, shell

@@ -2,10 +2,12 @@ package main
 
 import (
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/server"
 )
 
@@ -19,6 +21,9 @@ requests (up to SESAME_SHUTDOWN_TIMEOUT) and exit.
 Pending schema migrations are applied at start-up unless --no-migrate.
 On the first start of an empty SQLite store a demo user and client are
 created and their credentials printed once (SESAME_DEMO=false to skip).`,
+		Example: `  sesame serve                                   # SQLite demo on http://localhost:8080
+  sesame serve --listen 0.0.0.0:8080 --issuer https://auth.example.com
+  SESAME_DATABASE_URL=postgres://… SESAME_SECRET_FILE=/run/secrets/sesame sesame serve --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: e.runE(func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -26,6 +31,9 @@ created and their credentials printed once (SESAME_DEMO=false to skip).`,
 			// After the first signal, restore the default handling so a
 			// second Ctrl-C ends a shutdown that hangs.
 			go func() { <-ctx.Done(); stop() }()
+			if err := e.checkSecret(); err != nil {
+				return err
+			}
 			tuneGC()
 			srv, err := server.New(ctx, e.cfg, e.logger, server.WithOutput(e.stdout))
 			if err != nil {
@@ -36,21 +44,23 @@ created and their credentials printed once (SESAME_DEMO=false to skip).`,
 	}
 	f := cmd.Flags()
 	f.Bool("no-migrate", false, "do not apply pending migrations at start-up (SESAME_AUTO_MIGRATE=false)")
-	addSettingFlags(f,
-		"SESAME_ISSUER", "SESAME_LISTEN", "SESAME_TLS_CERT", "SESAME_TLS_KEY",
-		"SESAME_ACCESS_TOKEN_LIFETIME", "SESAME_REFRESH_TOKEN_LIFETIME", "SESAME_ID_TOKEN_LIFETIME",
-		"SESAME_AUTH_CODE_LIFETIME", "SESAME_ROTATE_REFRESH_TOKENS", "SESAME_REFRESH_REUSE_GRACE",
-		"SESAME_REVOCATION_CACHE_TTL",
-		"SESAME_ACCESS_TOKEN_FORMAT", "SESAME_ID_TOKEN_SIGNING_ALG", "SESAME_ACCESS_TOKEN_SIGNING_ALG",
-		"SESAME_KEY_ROTATION_INTERVAL", "SESAME_RSA_KEY_BITS",
-		"SESAME_ARGON2_MEMORY_KIB", "SESAME_ARGON2_ITERATIONS", "SESAME_ARGON2_PARALLELISM",
-		"SESAME_OPEN_REGISTRATION", "SESAME_DEMO", "SESAME_SHUTDOWN_TIMEOUT",
-		"SESAME_ALLOW_SECRET_IN_CONFIG",
-		"SESAME_TRUSTED_PROXIES", "SESAME_RATE_LIMIT_ENABLED",
-		"SESAME_RATE_LIMIT_API_RPS", "SESAME_RATE_LIMIT_API_BURST",
-		"SESAME_RATE_LIMIT_BROWSER_RPS", "SESAME_RATE_LIMIT_BROWSER_BURST",
-		"SESAME_BRUTE_FORCE_ENABLED", "SESAME_BRUTE_FORCE_MAX_FAILURES",
-		"SESAME_BRUTE_FORCE_BASE_LOCK", "SESAME_BRUTE_FORCE_MAX_LOCK", "SESAME_MAX_BODY_BYTES",
-	)
+	addSettingFlags(f, serveSettings()...)
 	return cmd
+}
+
+// globalSettings are the settings every command takes (root persistent
+// flags); every other setting except SESAME_AUTO_MIGRATE (serve
+// --no-migrate) is a serve flag, so a new setting gets its flag for free.
+var globalSettings = []string{"SESAME_DATABASE_URL", "SESAME_SECRET_FILE", "SESAME_SECRET",
+	"SESAME_LOG_LEVEL", "SESAME_LOG_FORMAT"}
+
+func serveSettings() []string {
+	var out []string
+	for _, s := range config.Settings() {
+		if s.Env == "SESAME_AUTO_MIGRATE" || slices.Contains(globalSettings, s.Env) {
+			continue
+		}
+		out = append(out, s.Env)
+	}
+	return out
 }

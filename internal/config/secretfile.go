@@ -119,3 +119,21 @@ func ensureSecretFile(file string) (created bool, err error) {
 	}
 	return true, nil
 }
+
+// CheckSecret validates the configured system secret without creating
+// anything: a given SESAME_SECRET or SESAME_SECRET_FILE must hold valid
+// secrets, and a Postgres store needs one. Commands call it before opening
+// the store, so a bad secret is reported as bad input and leaves no
+// database file behind. The SQLite fallback (a generated file) is left to
+// Keyring.
+func (c Config) CheckSecret() error {
+	if c.Secret != "" || c.SecretFile != "" {
+		_, _, err := c.Keyring()
+		return err
+	}
+	if _, ok := c.SQLitePath(); !ok {
+		_, _, err := c.Keyring()
+		return err
+	}
+	return nil
+}

@@ -14,9 +14,31 @@ type Setting struct {
 	Env     string // SESAME_ACCESS_TOKEN_LIFETIME
 	Default string // "15m"
 	Usage   string // one line for --help and the README
+	// Kind is the value's type, shown in --help (duration, bool, int,
+	// float, string).
+	Kind Kind
 	// Secret settings are never echoed back in error messages.
 	Secret bool
 	set    func(c *Config, v string) error
+}
+
+// Kind names a setting's value type.
+type Kind string
+
+// The kinds of settings.
+const (
+	KindString   Kind = "string"
+	KindBool     Kind = "bool"
+	KindDuration Kind = "duration"
+	KindInt      Kind = "int"
+	KindFloat    Kind = "float"
+)
+
+// Check parses v as this setting's value without keeping it, so a flag
+// can reject a malformed value at once, naming itself.
+func (s Setting) Check(v string) error {
+	var c Config
+	return s.set(&c, v)
 }
 
 // Key is the YAML key: the env name without the prefix, in lower snake case.
@@ -80,97 +102,97 @@ func float(f func(*Config) *float64) func(*Config, string) error {
 // settings is the table of every setting, in README order.
 var settings = []Setting{
 	{Env: "SESAME_ISSUER", Default: "http://localhost:8080", Usage: "issuer URL; https required except for localhost/127.0.0.1/[::1]",
-		set: str(func(c *Config) *string { return &c.Issuer })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.Issuer })},
 	{Env: "SESAME_LISTEN", Default: "127.0.0.1:8080", Usage: "listen address (host:port)",
-		set: str(func(c *Config) *string { return &c.Listen })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.Listen })},
 	{Env: "SESAME_DATABASE_URL", Default: "sqlite:sesame.db", Usage: "store: postgres://… or sqlite:PATH",
-		set: str(func(c *Config) *string { return &c.DatabaseURL })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.DatabaseURL })},
 	{Env: "SESAME_SECRET", Default: "", Secret: true, Usage: "system secret(s), ≥ 32 bytes each, comma-separated: first is current, the rest are old ones still accepted",
-		set: rawStr(func(c *Config) *string { return &c.Secret })},
+		Kind: KindString, set: rawStr(func(c *Config) *string { return &c.Secret })},
 	{Env: "SESAME_SECRET_FILE", Default: "", Usage: "file holding the system secret(s), one per line (first is current); generated beside a SQLite DB when neither is set",
-		set: str(func(c *Config) *string { return &c.SecretFile })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.SecretFile })},
 	{Env: "SESAME_ALLOW_SECRET_IN_CONFIG", Default: "false", Usage: "accept `secret:` in the YAML file (off: secrets belong in env or a secret file)",
-		set: boolean(func(c *Config) *bool { return &c.AllowSecretInConfig })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.AllowSecretInConfig })},
 	{Env: "SESAME_TLS_CERT", Default: "", Usage: "PEM certificate file: serve HTTPS directly (with SESAME_TLS_KEY)",
-		set: str(func(c *Config) *string { return &c.TLSCert })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.TLSCert })},
 	{Env: "SESAME_TLS_KEY", Default: "", Usage: "PEM private key file for SESAME_TLS_CERT",
-		set: str(func(c *Config) *string { return &c.TLSKey })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.TLSKey })},
 	{Env: "SESAME_ACCESS_TOKEN_LIFETIME", Default: "15m", Usage: "access token lifetime",
-		set: dur(func(c *Config) *time.Duration { return &c.AccessTokenLifetime })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.AccessTokenLifetime })},
 	{Env: "SESAME_REFRESH_TOKEN_LIFETIME", Default: "720h", Usage: "refresh token lifetime",
-		set: dur(func(c *Config) *time.Duration { return &c.RefreshTokenLifetime })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.RefreshTokenLifetime })},
 	{Env: "SESAME_ID_TOKEN_LIFETIME", Default: "1h", Usage: "ID token lifetime",
-		set: dur(func(c *Config) *time.Duration { return &c.IDTokenLifetime })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.IDTokenLifetime })},
 	{Env: "SESAME_AUTH_CODE_LIFETIME", Default: "10m", Usage: "authorization code lifetime",
-		set: dur(func(c *Config) *time.Duration { return &c.AuthCodeLifetime })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.AuthCodeLifetime })},
 	{Env: "SESAME_ROTATE_REFRESH_TOKENS", Default: "true", Usage: "rotate refresh tokens on use; reuse of a rotated token revokes the whole family",
-		set: boolean(func(c *Config) *bool { return &c.RotateRefreshTokens })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.RotateRefreshTokens })},
 	{Env: "SESAME_REFRESH_REUSE_GRACE", Default: "0s", Usage: "retry window for a just-rotated refresh token (0 = strict)",
-		set: dur(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
 	{Env: "SESAME_REVOCATION_CACHE_TTL", Default: "1s", Usage: "longest a revocation made by another process without a notification (SQLite, the CLI) takes to reach introspection (0 = no cache)",
-		set: dur(func(c *Config) *time.Duration { return &c.RevocationCacheTTL })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.RevocationCacheTTL })},
 	{Env: "SESAME_ACCESS_TOKEN_FORMAT", Default: "jwt", Usage: "jwt (RFC 9068) or opaque; a client may override",
-		set: str(func(c *Config) *string { return &c.AccessTokenFormat })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.AccessTokenFormat })},
 	{Env: "SESAME_ID_TOKEN_SIGNING_ALG", Default: "RS256", Usage: "ID token signing algorithm: RS256, ES256, EdDSA or PS256",
-		set: str(func(c *Config) *string { return &c.IDTokenSigningAlg })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.IDTokenSigningAlg })},
 	{Env: "SESAME_ACCESS_TOKEN_SIGNING_ALG", Default: "ES256", Usage: "JWT access token signing algorithm: ES256, EdDSA, RS256 or PS256",
-		set: str(func(c *Config) *string { return &c.AccessTokenSigningAlg })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.AccessTokenSigningAlg })},
 	{Env: "SESAME_KEY_ROTATION_INTERVAL", Default: "2160h", Usage: "automatic signing-key rotation interval (0 = manual only)",
-		set: dur(func(c *Config) *time.Duration { return &c.KeyRotationInterval })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.KeyRotationInterval })},
 	{Env: "SESAME_RSA_KEY_BITS", Default: "2048", Usage: "size of generated RSA signing keys (≥ 2048)",
-		set: integer(32, func(c *Config, n uint64) { c.RSAKeyBits = int(n) })},
+		Kind: KindInt, set: integer(32, func(c *Config, n uint64) { c.RSAKeyBits = int(n) })},
 	{Env: "SESAME_ARGON2_MEMORY_KIB", Default: "19456", Usage: "argon2id memory per password hash, KiB (OWASP minimum 19456 with 2 iterations)",
-		set: integer(32, func(c *Config, n uint64) { c.Argon2MemoryKiB = uint32(n) })},
+		Kind: KindInt, set: integer(32, func(c *Config, n uint64) { c.Argon2MemoryKiB = uint32(n) })},
 	{Env: "SESAME_ARGON2_ITERATIONS", Default: "2", Usage: "argon2id iterations",
-		set: integer(32, func(c *Config, n uint64) { c.Argon2Iterations = uint32(n) })},
+		Kind: KindInt, set: integer(32, func(c *Config, n uint64) { c.Argon2Iterations = uint32(n) })},
 	{Env: "SESAME_ARGON2_PARALLELISM", Default: "1", Usage: "argon2id lanes",
-		set: integer(8, func(c *Config, n uint64) { c.Argon2Parallelism = uint8(n) })},
+		Kind: KindInt, set: integer(8, func(c *Config, n uint64) { c.Argon2Parallelism = uint8(n) })},
 	{Env: "SESAME_AUTO_MIGRATE", Default: "true", Usage: "apply pending schema migrations at start-up (serve --no-migrate turns it off)",
-		set: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Env: "SESAME_OPEN_REGISTRATION", Default: "false", Usage: "allow dynamic client registration without an initial access token",
-		set: boolean(func(c *Config) *bool { return &c.OpenRegistration })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.OpenRegistration })},
 	{Env: "SESAME_DEMO", Default: "true", Usage: "on first start of an empty SQLite store, create a demo user and client and print them",
-		set: boolean(func(c *Config) *bool { return &c.Demo })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.Demo })},
 	{Env: "SESAME_SHUTDOWN_TIMEOUT", Default: "15s", Usage: "how long in-flight requests may run after SIGTERM",
-		set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{Env: "SESAME_TRUSTED_PROXIES", Default: "", Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: none)",
-		set: str(func(c *Config) *string { return &c.TrustedProxies })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.TrustedProxies })},
 	{Env: "SESAME_RATE_LIMIT_ENABLED", Default: "true", Usage: "per-client-IP request rate limits on the public endpoints (429 + Retry-After); false for benchmarks",
-		set: boolean(func(c *Config) *bool { return &c.RateLimitEnabled })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.RateLimitEnabled })},
 	{Env: "SESAME_RATE_LIMIT_API_RPS", Default: "50", Usage: "sustained requests/s per IP on token, introspect, revoke, userinfo, discovery",
-		set: float(func(c *Config) *float64 { return &c.RateLimitAPIRPS })},
+		Kind: KindFloat, set: float(func(c *Config) *float64 { return &c.RateLimitAPIRPS })},
 	{Env: "SESAME_RATE_LIMIT_API_BURST", Default: "100", Usage: "burst per IP on those endpoints",
-		set: integer(31, func(c *Config, n uint64) { c.RateLimitAPIBurst = int(n) })},
+		Kind: KindInt, set: integer(31, func(c *Config, n uint64) { c.RateLimitAPIBurst = int(n) })},
 	{Env: "SESAME_RATE_LIMIT_BROWSER_RPS", Default: "5", Usage: "sustained requests/s per IP on authorize, login, consent, account, logout",
-		set: float(func(c *Config) *float64 { return &c.RateLimitBrowserRPS })},
+		Kind: KindFloat, set: float(func(c *Config) *float64 { return &c.RateLimitBrowserRPS })},
 	{Env: "SESAME_RATE_LIMIT_BROWSER_BURST", Default: "30", Usage: "burst per IP on those pages",
-		set: integer(31, func(c *Config, n uint64) { c.RateLimitBrowserBurst = int(n) })},
+		Kind: KindInt, set: integer(31, func(c *Config, n uint64) { c.RateLimitBrowserBurst = int(n) })},
 	{Env: "SESAME_BRUTE_FORCE_ENABLED", Default: "true", Usage: "lock accounts and IPs after repeated failed sign-ins (counters in the store)",
-		set: boolean(func(c *Config) *bool { return &c.BruteForceEnabled })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.BruteForceEnabled })},
 	{Env: "SESAME_BRUTE_FORCE_MAX_FAILURES", Default: "5", Usage: "consecutive failures before an account is locked",
-		set: integer(31, func(c *Config, n uint64) { c.BruteForceMaxFailures = int(n) })},
+		Kind: KindInt, set: integer(31, func(c *Config, n uint64) { c.BruteForceMaxFailures = int(n) })},
 	{Env: "SESAME_BRUTE_FORCE_BASE_LOCK", Default: "30s", Usage: "first lock; doubles with each further failure",
-		set: dur(func(c *Config) *time.Duration { return &c.BruteForceBaseLock })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.BruteForceBaseLock })},
 	{Env: "SESAME_BRUTE_FORCE_MAX_LOCK", Default: "15m", Usage: "longest lock",
-		set: dur(func(c *Config) *time.Duration { return &c.BruteForceMaxLock })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.BruteForceMaxLock })},
 	{Env: "SESAME_MAX_BODY_BYTES", Default: "65536", Usage: "largest accepted request body on the public endpoints (413 above)",
-		set: integer(31, func(c *Config, n uint64) { c.MaxBodyBytes = int64(n) })},
+		Kind: KindInt, set: integer(31, func(c *Config, n uint64) { c.MaxBodyBytes = int64(n) })},
 	{Env: "SESAME_JANITOR_INTERVAL", Default: "10m", Usage: "how often expired codes, tokens, sessions, flows and denylist entries are deleted (0 = never); one instance at a time",
-		set: dur(func(c *Config) *time.Duration { return &c.JanitorInterval })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.JanitorInterval })},
 	{Env: "SESAME_JANITOR_BATCH", Default: "1000", Usage: "rows deleted per statement by the janitor",
-		set: integer(32, func(c *Config, n uint64) { c.JanitorBatch = int(n) })},
+		Kind: KindInt, set: integer(32, func(c *Config, n uint64) { c.JanitorBatch = int(n) })},
 	{Env: "SESAME_JANITOR_GRACE", Default: "5m", Usage: "how long past expiry a row is kept before the janitor deletes it (absorbs clock skew between instances)",
-		set: dur(func(c *Config) *time.Duration { return &c.JanitorGrace })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.JanitorGrace })},
 	{Env: "SESAME_AUDIT_RETENTION", Default: "2160h", Usage: "audit events older than this are deleted by the janitor (0 = keep forever)",
-		set: dur(func(c *Config) *time.Duration { return &c.AuditRetention })},
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.AuditRetention })},
 	{Env: "SESAME_METRICS", Default: "true", Usage: "serve Prometheus metrics at /metrics",
-		set: boolean(func(c *Config) *bool { return &c.Metrics })},
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.Metrics })},
 	{Env: "SESAME_METRICS_LISTEN", Default: "", Usage: "serve /metrics on this host:port only (e.g. 127.0.0.1:9090), not on SESAME_LISTEN; empty: on SESAME_LISTEN",
-		set: str(func(c *Config) *string { return &c.MetricsListen })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.MetricsListen })},
 	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
-		set: str(func(c *Config) *string { return &c.LogFormat })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",
-		set: str(func(c *Config) *string { return &c.LogLevel })},
+		Kind: KindString, set: str(func(c *Config) *string { return &c.LogLevel })},
 }
 
 // Settings returns every setting, in documentation order.
