@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -71,12 +72,16 @@ type Config struct {
 
 // Deps are the dependencies of New.
 type Deps struct {
-	Config         Config
-	Store          storage.Store
-	Keys           *keys.Manager
-	Ring           *secret.Keyring
+	Config Config
+	Store  storage.Store
+	Keys   *keys.Manager
+	Ring   *secret.Keyring
+	// PasswordParams and Throttle build Passwords when it is nil.
 	PasswordParams password.Params
-	Logger         *slog.Logger
+	// Passwords is the one password check (internal/app) the password
+	// grant uses.
+	Passwords *app.Passwords
+	Logger    *slog.Logger
 	// Now is the clock of Sesame's own decisions (grace window, grant
 	// timestamps, denylist expiry); fosite itself uses time.Now.
 	Now func() time.Time

@@ -16,6 +16,7 @@ import (
 	"github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -100,8 +101,11 @@ func New(d Deps) (*Handler, error) {
 		SanitationWhiteList: []string{"redirect_uri"},
 	}
 
+	if d.Passwords == nil {
+		d.Passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
+	}
 	h.adapter = &fositeStore{
-		s: d.Store, ring: d.Ring, cfg: &h.cfg, pwParams: d.PasswordParams,
+		s: d.Store, ring: d.Ring, cfg: &h.cfg, passwords: d.Passwords,
 		logger: d.Logger, now: d.Now,
 		newSession: func() *Session { return newSession("", "", "") },
 		gate:       newGate(d.Throttle, d.Store, d.Logger, d.Now),

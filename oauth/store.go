@@ -15,7 +15,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	fstorage "github.com/ory/fosite/storage"
 
-	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -32,7 +32,7 @@ type fositeStore struct {
 	s          storage.Store
 	ring       *secret.Keyring
 	cfg        *Config
-	pwParams   password.Params
+	passwords  *app.Passwords // the password grant's check
 	logger     *slog.Logger
 	now        func() time.Time
 	newSession func() *Session

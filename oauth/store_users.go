@@ -2,43 +2,58 @@ package oauth
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ory/fosite"
 
-	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/storage"
 )
 
-// Authenticate checks a resource owner's password for the password grant
-// and returns the user id (the subject). Unknown users are verified
-// against a dummy hash so that the answer takes as long as for a known
-// user; unknown user, wrong password and disabled user all return
-// fosite.ErrNotFound, which fosite answers with invalid_grant.
-func (f *fositeStore) Authenticate(ctx context.Context, name, pw string) (string, error) {
-	return f.guardPassword(ctx, name, func() (string, error) { return f.authenticate(ctx, name, pw) })
-}
+// auditPasswordGrant is the audit type of a password-grant sign-in, the
+// same as the web login's.
+const auditPasswordGrant = "user.login"
 
-func (f *fositeStore) authenticate(ctx context.Context, name, pw string) (string, error) {
-	u, err := f.s.GetUserByUsername(ctx, name)
-	if isNotFound(err) {
-		password.VerifyDummy(pw, f.pwParams)
+// Authenticate checks a resource owner's password for the password grant
+// through the one password check (app.Passwords.Verify: limits, lock,
+// dummy hash, Disabled, rehash) and returns the user id (the subject).
+// Unknown user, wrong password and disabled user all return
+// fosite.ErrNotFound, which fosite answers with invalid_grant; a lock
+// returns a *lockedError (lockedAnswer, setRetryAfter).
+func (f *fositeStore) Authenticate(ctx context.Context, name, pw string) (string, error) {
+	who := callerOf(ctx)
+	u, err := f.passwords.Verify(ctx, app.PasswordAttempt{Username: name, Password: pw, IP: who.ip, UserAgent: who.userAgent})
+	ev := storage.AuditEvent{Type: auditPasswordGrant, Actor: "anonymous", ClientID: who.client(),
+		IP: who.ip, UserAgent: who.userAgent, Outcome: "failure", Details: map[string]string{"grant_type": "password"}}
+	var le *app.LockedError
+	switch {
+	case errors.As(err, &le):
+		// Counted by the guard, not audited: the lock has its one event.
+		return "", &lockedError{until: le.Until}
+	case errors.Is(err, app.ErrInvalidCredentials):
+		f.auditEvent(ctx, ev)
 		return "", fosite.ErrNotFound.WithDebug("invalid credentials")
-	} else if err != nil {
-		return "", f.fail(ctx, "get user", err)
+	case err != nil:
+		stateOf(ctx).failStore(err)
+		return "", err
 	}
-	ok, _, err := password.Verify(pw, u.PasswordHash)
-	if err != nil {
-		// An unreadable hash is a data problem of this one user: log
-		// it, and refuse like a wrong password.
-		f.logger.ErrorContext(ctx, "oauth: cannot verify user password hash", "user_id", u.ID, "err", err)
-		return "", fosite.ErrNotFound.WithDebug("invalid credentials")
-	}
-	// The disabled check comes after the hash so timing does not reveal it.
-	if !ok || u.Disabled {
-		return "", fosite.ErrNotFound.WithDebug("invalid credentials")
-	}
+	ev.Actor, ev.UserID, ev.Outcome = "user:"+u.ID, u.ID, "success"
+	f.auditEvent(ctx, ev)
 	st := stateOf(ctx)
 	st.mu.Lock()
 	st.username = u.Username
 	st.mu.Unlock()
 	return u.ID, nil
+}
+
+// auditEvent appends an event; a failure is logged, never answered, since
+// the authentication outcome stands.
+func (f *fositeStore) auditEvent(ctx context.Context, e storage.AuditEvent) {
+	e.At = f.now().UTC()
+	if len(e.UserAgent) > 256 {
+		e.UserAgent = e.UserAgent[:256]
+	}
+	if err := f.s.AppendAudit(ctx, e); err != nil {
+		f.logger.WarnContext(ctx, "oauth: audit", "type", e.Type, "err", err)
+	}
 }

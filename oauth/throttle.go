@@ -19,11 +19,11 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
-// Brute-force protection of the two places package oauth checks a secret:
-// client authentication (token, introspection, revocation; client_secret_basic
-// and client_secret_post) and the resource owner password grant. Both use
-// the server's throttle.Guard (Deps.Throttle), so a lock set here, by /login
-// or by another instance holds everywhere.
+// Brute-force protection of client authentication (token, introspection,
+// revocation; client_secret_basic and client_secret_post) with the server's
+// throttle.Guard (Deps.Throttle), so a lock set here or by another instance
+// holds everywhere. The password grant's guard is part of the one password
+// check, app.Passwords.Verify (store_users.go).
 //
 // The lock is checked before the secret is verified (a right guess during a
 // lock reveals nothing); a lock answers invalid_client (401) for a client
@@ -33,8 +33,7 @@ import (
 
 // Audit event types written here (throttle.AuditLocked is the guard's).
 const (
-	auditPasswordGrant = "user.login"         // same type as the web login
-	auditClientAuth    = "client.auth_failed" // a wrong or unknown client secret
+	auditClientAuth = "client.auth_failed" // a wrong or unknown client secret
 )
 
 // cleanTTL is how long a key found without any failure counter is trusted
@@ -61,7 +60,6 @@ func (e *lockedError) Error() string {
 type gate struct {
 	guard  *throttle.Guard
 	store  storage.ThrottleStore
-	audit  storage.AuditStore
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -74,7 +72,7 @@ func newGate(g *throttle.Guard, s storage.Store, logger *slog.Logger, now func()
 	if g == nil || !g.Config().Enabled {
 		return nil
 	}
-	return &gate{guard: g, store: s, audit: s, logger: logger, now: now, clean: map[string]time.Time{}}
+	return &gate{guard: g, store: s, logger: logger, now: now, clean: map[string]time.Time{}}
 }
 
 // check reads the counters of keys: whether one is locked now (and until
@@ -155,18 +153,6 @@ func (g *gate) succeed(ctx context.Context, present []string) {
 	}
 }
 
-// auditEvent appends an event; a failure is logged, never answered, since
-// the authentication outcome stands.
-func (g *gate) auditEvent(ctx context.Context, e storage.AuditEvent) {
-	e.At = g.now().UTC()
-	if len(e.UserAgent) > 256 {
-		e.UserAgent = e.UserAgent[:256]
-	}
-	if err := g.audit.AppendAudit(ctx, e); err != nil {
-		g.logger.WarnContext(ctx, "oauth: audit", "type", e.Type, "err", err)
-	}
-}
-
 // caller is the client address and user agent of a token request, and the
 // client it authenticated as, carried in the context down to the password
 // grant's Authenticate, which fosite calls without the request.
@@ -202,41 +188,6 @@ func (c *caller) client() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.clientID
-}
-
-// guardPassword runs authenticate (the password check of the password
-// grant) behind the guard: per-username and per-IP locks, failures counted
-// under the submitted username whether or not it exists (a lock reveals no
-// account), one audit event per attempt.
-func (f *fositeStore) guardPassword(ctx context.Context, name string, authenticate func() (string, error)) (string, error) {
-	g := f.gate
-	if g == nil {
-		return authenticate()
-	}
-	who := callerOf(ctx)
-	key := throttle.UserKey(name)
-	until, locked, present, err := g.check(ctx, key, throttle.IPKey(who.ip))
-	if err != nil {
-		return "", f.fail(ctx, "check password lock", err)
-	}
-	ev := storage.AuditEvent{Type: auditPasswordGrant, Actor: "anonymous", ClientID: who.client(),
-		IP: who.ip, UserAgent: who.userAgent, Outcome: "failure", Details: map[string]string{"grant_type": "password"}}
-	if locked {
-		ev.Details["reason"] = "locked"
-		g.auditEvent(ctx, ev)
-		return "", &lockedError{until: until}
-	}
-	sub, err := authenticate()
-	switch {
-	case errors.Is(err, fosite.ErrNotFound):
-		g.fail(ctx, who.ip, who.userAgent, key)
-		g.auditEvent(ctx, ev)
-	case err == nil:
-		g.succeed(ctx, present)
-		ev.Actor, ev.UserID, ev.Outcome = "user:"+sub, sub, "success"
-		g.auditEvent(ctx, ev)
-	}
-	return sub, err
 }
 
 // authenticateClient is fosite's ClientAuthenticationStrategy: fosite's
@@ -289,7 +240,7 @@ func (h *Handler) failClient(ctx context.Context, ip, userAgent, key, id string)
 	} else {
 		g.fail(ctx, ip, userAgent, key)
 	}
-	g.auditEvent(ctx, storage.AuditEvent{Type: auditClientAuth, Actor: "anonymous", ClientID: id,
+	h.adapter.auditEvent(ctx, storage.AuditEvent{Type: auditClientAuth, Actor: "anonymous", ClientID: id,
 		IP: ip, UserAgent: userAgent, Outcome: "failure"})
 }
 

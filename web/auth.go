@@ -1,64 +1,39 @@
 package web
 
 import (
-	"context"
 	"errors"
-	"fmt"
+	"net/http"
+	"strconv"
 
-	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 )
 
 // errBadCredentials is the single failure the login form reports, whatever
 // the reason (unknown user, wrong password, disabled account), so the form
 // cannot be used to find out which usernames exist.
-var errBadCredentials = errors.New("web: bad credentials")
+var errBadCredentials = app.ErrInvalidCredentials
 
-// authenticate checks a username and password. Every failing path spends
-// one argon2id computation, so response time does not tell an unknown
-// username from a wrong password either.
-func (h *Handler) authenticate(ctx context.Context, username, pw string) (storage.User, error) {
-	if username == "" || pw == "" || len(pw) > password.MaxLength {
-		password.VerifyDummy(pw, h.params)
-		return storage.User{}, errBadCredentials
-	}
-	u, err := h.store.GetUserByUsername(ctx, username)
-	if errors.Is(err, storage.ErrNotFound) {
-		password.VerifyDummy(pw, h.params)
-		return storage.User{}, errBadCredentials
-	}
-	if err != nil {
-		return storage.User{}, fmt.Errorf("web: load user: %w", err)
-	}
-	ok, _, err := password.Verify(pw, u.PasswordHash)
-	if err != nil {
-		// A malformed stored hash: the user cannot sign in until an admin
-		// sets a password. Burn the same time and fail generically.
-		h.log.WarnContext(ctx, "web: stored password hash unusable", "user_id", u.ID, "err", err)
-		password.VerifyDummy(pw, h.params)
-		return storage.User{}, errBadCredentials
-	}
-	if !ok || u.Disabled {
-		return storage.User{}, errBadCredentials
-	}
-	if password.NeedsRehash(u.PasswordHash, h.params) {
-		h.rehash(ctx, u, pw)
-	}
-	return u, nil
-}
+// errLocked: brute-force protection refused the attempt.
+var errLocked = app.ErrLocked
 
-// rehash upgrades a hash made with older parameters; failure only costs
-// another attempt at the next login.
-func (h *Handler) rehash(ctx context.Context, u storage.User, pw string) {
-	enc, err := password.Hash(pw, h.params)
-	if err != nil {
-		h.log.WarnContext(ctx, "web: rehash", "user_id", u.ID, "err", err)
-		return
+// checkPassword runs the one password check (app.Passwords.Verify: limits,
+// lock, dummy hash, Disabled, rehash) for a form post and adds what only
+// HTTP knows: the client address, Retry-After on a lock, the audit event
+// of a failed attempt.
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string) (storage.User, error) {
+	ctx := r.Context()
+	u, err := h.passwords.Verify(ctx, app.PasswordAttempt{
+		Username: username, Password: pw, IP: clientIP(r), UserAgent: r.UserAgent(),
+	})
+	var le *app.LockedError
+	switch {
+	case errors.As(err, &le):
+		w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(le.Until, h.now())))
+	case errors.Is(err, errBadCredentials):
+		h.log.InfoContext(ctx, "web: login failed")
+		h.audit(ctx, r, auditLogin, "", "", outcomeFailure)
 	}
-	// UpdatedAt is left alone: it is the profile's updated_at claim and
-	// a new hash changes nothing an app can see.
-	u.PasswordHash = enc
-	if err := h.store.UpdateUser(ctx, u); err != nil {
-		h.log.WarnContext(ctx, "web: store rehash", "user_id", u.ID, "err", err)
-	}
+	return u, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
@@ -28,8 +29,12 @@ type Deps struct {
 	// PasswordParams are the argon2id parameters for new hashes and for
 	// the dummy verification of unknown users (zero → DefaultParams).
 	PasswordParams password.Params
+	// Passwords is the one password check (internal/app). Nil: one is
+	// built from Store, Throttle, PasswordParams and Logger.
+	Passwords *app.Passwords
 	// Throttle locks accounts and addresses after repeated failed
-	// sign-ins (nil → no brute-force protection on the login form).
+	// sign-ins (nil → no brute-force protection on the login form); only
+	// used to build Passwords.
 	Throttle *throttle.Guard
 	// DemoClientID enables /demo when set (the server bootstraps a public
 	// client with redirect URI <issuer>/demo/callback).
@@ -41,14 +46,14 @@ type Deps struct {
 
 // Handler serves the web UI.
 type Handler struct {
-	store    storage.Store
-	sessions *session.Manager
-	issuer   string
-	log      *slog.Logger
-	params   password.Params
-	cop      *http.CrossOriginProtection
-	throttle *throttle.Guard
-	demo     *demoApp
+	store     storage.Store
+	sessions  *session.Manager
+	issuer    string
+	log       *slog.Logger
+	params    password.Params
+	cop       *http.CrossOriginProtection
+	passwords *app.Passwords
+	demo      *demoApp
 }
 
 // New checks the dependencies and builds the handler.
@@ -76,7 +81,10 @@ func New(d Deps) (*Handler, error) {
 		log:      d.Logger,
 		params:   d.PasswordParams,
 		cop:      http.NewCrossOriginProtection(),
-		throttle: d.Throttle,
+	}
+	h.passwords = d.Passwords
+	if h.passwords == nil {
+		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
 	}
 	if d.DemoClientID != "" {
 		h.demo = newDemoApp(h.issuer, d.DemoClientID, d.DemoHTTPClient, d.Logger)

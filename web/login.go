@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
@@ -138,48 +137,4 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, authorizeURL(t.handle))
-}
-
-// errLocked: too many failed attempts for this username or address.
-var errLocked = errors.New("web: sign-in locked")
-
-// checkPassword is authenticate behind the brute-force guard: a locked
-// username or address is refused without verifying (so a right guess
-// during a lock reveals nothing), and every failure is counted under the
-// submitted username whether or not it exists.
-func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string) (storage.User, error) {
-	ctx := r.Context()
-	ip := clientIP(r)
-	if h.throttle != nil {
-		until, locked, err := h.throttle.Check(ctx, throttle.UserKey(username), throttle.IPKey(ip))
-		if err != nil {
-			return storage.User{}, err
-		}
-		if locked {
-			w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(until, h.now())))
-			// Counted, not audited: the lock has its one audit event.
-			h.throttle.Refused(ctx, throttle.UserKey(username))
-			return storage.User{}, errLocked
-		}
-	}
-	u, err := h.authenticate(ctx, username, pw)
-	switch {
-	case errors.Is(err, errBadCredentials):
-		h.log.InfoContext(ctx, "web: login failed")
-		h.audit(ctx, r, auditLogin, "", "", outcomeFailure)
-		if h.throttle != nil {
-			if ferr := h.throttle.Fail(ctx, ip, r.UserAgent(), throttle.UserKey(username)); ferr != nil {
-				h.log.WarnContext(ctx, "web: record failed login", "err", ferr)
-			}
-		}
-		return storage.User{}, err
-	case err != nil:
-		return storage.User{}, err
-	}
-	if h.throttle != nil {
-		if serr := h.throttle.Succeed(ctx, throttle.UserKey(username)); serr != nil {
-			h.log.WarnContext(ctx, "web: reset failed logins", "err", serr)
-		}
-	}
-	return u, nil
 }

@@ -5,6 +5,12 @@
 // in one storage transaction together with its audit event, so nothing is
 // half-written.
 //
+// It is also the one owner of the credential rules the web UI and the
+// token endpoint apply: Passwords.Verify (passwords.go) is the only
+// password check — input limits before any lookup, the brute-force guard,
+// the dummy hash for unknown users, Disabled, the upgrade of old or Django
+// hashes to argon2id.
+//
 // It also defines the JSON views (UserView, ClientView, AuditView) whose
 // snake_case field names are the stable contract of `--json` and /admin/.
 //

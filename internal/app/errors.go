@@ -26,7 +26,7 @@ func invalid(field, value, reason string) *ValidationError {
 	return &ValidationError{Field: field, Value: value, Reason: reason}
 }
 
-// ErrInvalidCredentials is returned by Authenticate for an unknown user, a
+// ErrInvalidCredentials is returned by Passwords.Verify for an unknown user, a
 // disabled user or a wrong password alike, so callers cannot tell them apart.
 var ErrInvalidCredentials = errors.New("invalid username or password")
 

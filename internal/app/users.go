@@ -200,59 +200,6 @@ func (s *Service) DeleteUser(ctx context.Context, actor, idOrUsername string) er
 	})
 }
 
-// Authenticate checks a username and password. Unknown users, disabled
-// users and wrong passwords all return ErrInvalidCredentials after the same
-// argon2id work, so neither the answer nor its timing reveals which
-// usernames exist. A hash made with outdated parameters is upgraded.
-func (s *Service) Authenticate(ctx context.Context, username, pw string) (storage.User, error) {
-	if pw == "" || len(pw) > password.MaxLength {
-		return storage.User{}, ErrInvalidCredentials
-	}
-	u, err := s.store.GetUserByUsername(ctx, strings.TrimSpace(username))
-	if errors.Is(err, storage.ErrNotFound) {
-		password.VerifyDummy(pw, s.pw)
-		return storage.User{}, ErrInvalidCredentials
-	}
-	if err != nil {
-		return storage.User{}, fmt.Errorf("authenticate: %w", err)
-	}
-	if u.Disabled || u.PasswordHash == "" {
-		password.VerifyDummy(pw, s.pw)
-		return storage.User{}, ErrInvalidCredentials
-	}
-	ok, _, err := password.Verify(pw, u.PasswordHash)
-	if err != nil {
-		return storage.User{}, fmt.Errorf("authenticate user %s: stored hash: %w", u.ID, err)
-	}
-	if !ok {
-		return storage.User{}, ErrInvalidCredentials
-	}
-	if password.NeedsRehash(u.PasswordHash, s.pw) {
-		s.rehash(ctx, u.ID, u.PasswordHash, pw)
-	}
-	return u, nil
-}
-
-// rehash stores a hash with the current parameters. It is best effort: the
-// login already succeeded and the old hash stays valid, so a failure here
-// must not fail it. The row is re-read in the transaction and only updated
-// if nothing changed it meanwhile (a concurrent disable or password change
-// wins).
-func (s *Service) rehash(ctx context.Context, id, oldHash, pw string) {
-	hash, err := password.Hash(pw, s.pw)
-	if err != nil {
-		return
-	}
-	_ = s.inTx(ctx, func(ctx context.Context) error {
-		u, err := s.store.GetUser(ctx, id)
-		if err != nil || u.PasswordHash != oldHash || u.Disabled {
-			return errors.New("changed meanwhile")
-		}
-		u.PasswordHash = hash
-		return s.store.UpdateUser(ctx, u)
-	})
-}
-
 // checkUsername trims and validates: 1–64 characters, letters, digits and
 // . _ - @ only (so usernames can be emails but hold no spaces or markup).
 func checkUsername(raw string) (string, error) {

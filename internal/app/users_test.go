@@ -84,10 +84,11 @@ func TestDuplicateUsernameIsCaseInsensitive(t *testing.T) {
 	})
 }
 
-func TestAuthenticate(t *testing.T) {
+func TestVerifyPassword(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		ctx := context.Background()
 		svc := newService(t, st)
+		pws := NewPasswords(st, nil, fastParams, nil)
 		if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "right"}); err != nil {
 			t.Fatal(err)
 		}
@@ -105,12 +106,15 @@ func TestAuthenticate(t *testing.T) {
 			{"username case-insensitive", "ALICE", "right", true},
 			{"wrong password", "alice", "wrong", false},
 			{"empty password", "alice", "", false},
+			{"username trimmed", "  alice\t", "right", true},
+			{"over-long password", "alice", strings.Repeat("r", password.MaxLength+1), false},
+			{"over-long username", strings.Repeat("a", MaxUsernameBytes+1), "right", false},
 			{"unknown user", "bob", "right", false},
 			{"disabled user", "mallory", "right", false},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				u, err := svc.Authenticate(ctx, tt.user, tt.pw)
+				u, err := pws.Verify(ctx, PasswordAttempt{Username: tt.user, Password: tt.pw})
 				if tt.ok {
 					if err != nil || u.Username != "alice" {
 						t.Fatalf("got %v, %v", u.Username, err)
@@ -123,15 +127,15 @@ func TestAuthenticate(t *testing.T) {
 			})
 		}
 		t.Run("rehash on stronger params", func(t *testing.T) {
-			stronger := New(st, svc.ring, password.Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1}, svc.now)
-			if _, err := stronger.Authenticate(ctx, "alice", "right"); err != nil {
+			stronger := NewPasswords(st, nil, password.Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1}, nil)
+			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); err != nil {
 				t.Fatal(err)
 			}
 			u, _ := st.GetUserByUsername(ctx, "alice")
 			if !strings.Contains(u.PasswordHash, "m=128,t=2,p=1") {
 				t.Fatalf("hash not upgraded: %s", u.PasswordHash)
 			}
-			if _, err := stronger.Authenticate(ctx, "alice", "right"); err != nil {
+			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); err != nil {
 				t.Fatalf("login after rehash: %v", err)
 			}
 		})
@@ -139,10 +143,10 @@ func TestAuthenticate(t *testing.T) {
 			if err := svc.SetPassword(ctx, "cli", "alice", "new one"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.Authenticate(ctx, "alice", "right"); !errors.Is(err, ErrInvalidCredentials) {
+			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatal("old password still works")
 			}
-			if _, err := svc.Authenticate(ctx, "alice", "new one"); err != nil {
+			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "new one"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := svc.SetPassword(ctx, "cli", "nobody", "x"); !errors.Is(err, storage.ErrNotFound) {

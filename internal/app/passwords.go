@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/storage"
+)
+
+// MaxUsernameBytes bounds a submitted username before anything is done
+// with it (lookup, counter key). Real usernames are at most 64 characters
+// (checkUsername), so 256 bytes fits every one of them in UTF-8.
+const MaxUsernameBytes = 256
+
+// ErrLocked is wrapped by the *LockedError Verify returns while
+// brute-force protection refuses an attempt.
+var ErrLocked = errors.New("sign-in locked after repeated failures")
+
+// LockedError is an attempt refused because of a lock, until Until. Its
+// message (throttle.Message for people) is the same for real and unknown
+// usernames.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return ErrLocked.Error() + " until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// PasswordAttempt is one sign-in with a username and password, from IP
+// (the client address, trusted proxies honoured) with UserAgent (only for
+// the audit trail of a lock).
+type PasswordAttempt struct {
+	Username, Password string
+	IP, UserAgent      string
+}
+
+// passwordStore is what Passwords needs from the store.
+type passwordStore interface {
+	storage.Transactor
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	GetUserByUsername(ctx context.Context, username string) (storage.User, error)
+	UpdateUser(ctx context.Context, u storage.User) error
+}
+
+// Passwords is the one place a password is checked: the web login, the
+// account page's "current password", and the password grant all call
+// Verify.
+type Passwords struct {
+	store  passwordStore
+	guard  *throttle.Guard // nil: no brute-force protection
+	params password.Params
+	log    *slog.Logger
+}
+
+// NewPasswords builds the password check. guard may be nil (no
+// brute-force protection), logger nil (discard); zero params mean
+// password.DefaultParams.
+func NewPasswords(store passwordStore, guard *throttle.Guard, params password.Params, logger *slog.Logger) *Passwords {
+	if params == (password.Params{}) {
+		params = password.DefaultParams
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Passwords{store: store, guard: guard, params: params, log: logger}
+}
+
+// Verify checks a username and password behind the brute-force guard.
+//
+//   - The username is trimmed; both inputs are bounded (MaxUsernameBytes,
+//     password.MaxLength) before any lookup.
+//   - A lock is checked first; while it holds nothing is verified (a right
+//     guess reveals nothing) and a *LockedError is returned.
+//   - An unknown user, a disabled user, a user without a usable hash, an
+//     over-long password and a wrong password all return
+//     ErrInvalidCredentials after one argon2id computation, and all count
+//     as a failure under the submitted username, so neither the answer,
+//     its timing nor a later lock tells which usernames exist.
+//   - On success a hash made with other parameters — or imported from
+//     Django — is replaced by an argon2id hash with the current ones.
+//
+// Any other error is the store's: the caller answers 5xx (fail closed).
+func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User, error) {
+	name := strings.TrimSpace(a.Username)
+	if len(name) > MaxUsernameBytes {
+		name = name[:MaxUsernameBytes]
+		a.Password = "" // refused below, after the same work
+	}
+	var d throttle.Decision
+	if p.guard != nil {
+		var err error
+		if d, err = p.guard.CheckPassword(ctx, name, a.IP); err != nil {
+			return storage.User{}, fmt.Errorf("check sign-in lock: %w", err)
+		}
+		if d.Locked {
+			// Counted, not audited: the lock has its one audit event.
+			p.guard.RefusedPassword(ctx, name, a.IP)
+			return storage.User{}, &LockedError{Until: d.Until}
+		}
+	}
+	u, err := p.verify(ctx, name, a.Password)
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		if p.guard != nil {
+			if ferr := p.guard.FailPassword(ctx, name, a.IP, a.UserAgent); ferr != nil {
+				p.log.WarnContext(ctx, "record failed sign-in", "err", ferr)
+			}
+		}
+		return storage.User{}, err
+	case err != nil:
+		return storage.User{}, err
+	}
+	if p.guard != nil {
+		if serr := p.guard.SucceedPassword(ctx, d); serr != nil {
+			p.log.WarnContext(ctx, "reset failed sign-ins", "err", serr)
+		}
+	}
+	return u, nil
+}
+
+// verify is the check itself, with exactly one argon2id computation on
+// every path that fails.
+func (p *Passwords) verify(ctx context.Context, name, pw string) (storage.User, error) {
+	if name == "" || pw == "" || len(pw) > password.MaxLength {
+		password.VerifyDummy(pw, p.params)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	u, err := p.store.GetUserByUsername(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		password.VerifyDummy(pw, p.params)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return storage.User{}, fmt.Errorf("load user: %w", err)
+	}
+	if u.PasswordHash == "" {
+		password.VerifyDummy(pw, p.params)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	ok, _, err := password.Verify(pw, u.PasswordHash)
+	if err != nil {
+		// A malformed or unsupported stored hash: this user cannot sign
+		// in until an administrator sets a password. Same time, same
+		// answer as a wrong password.
+		p.log.WarnContext(ctx, "stored password hash unusable", "user_id", u.ID, "err", err)
+		password.VerifyDummy(pw, p.params)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	// Disabled is checked after the hash so timing does not reveal it.
+	if !ok || u.Disabled {
+		return storage.User{}, ErrInvalidCredentials
+	}
+	if password.NeedsRehash(u.PasswordHash, p.params) {
+		p.rehash(ctx, u.ID, u.PasswordHash, pw)
+	}
+	return u, nil
+}
+
+// rehash stores a hash with the current parameters (argon2id; Django
+// hashes are upgraded here on first sign-in). It is best effort: the
+// sign-in already succeeded and the old hash stays valid. The row is
+// re-read in a transaction and updated only if nothing changed it
+// meanwhile (a concurrent disable or password change wins). UpdatedAt is
+// left alone: it is the profile's updated_at claim and a new hash changes
+// nothing an application can see.
+func (p *Passwords) rehash(ctx context.Context, id, oldHash, pw string) {
+	hash, err := password.Hash(pw, p.params)
+	if err != nil {
+		p.log.WarnContext(ctx, "rehash password", "user_id", id, "err", err)
+		return
+	}
+	err = storage.InTx(ctx, p.store, func(ctx context.Context) error {
+		u, err := p.store.GetUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		if u.PasswordHash != oldHash || u.Disabled {
+			return nil
+		}
+		u.PasswordHash = hash
+		return p.store.UpdateUser(ctx, u)
+	})
+	if err != nil {
+		p.log.WarnContext(ctx, "store rehashed password", "user_id", id, "err", err)
+	}
+}
