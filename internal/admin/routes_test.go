@@ -150,7 +150,7 @@ func TestUserRoutes(t *testing.T) {
 		}
 
 		e.do(http.MethodPut, "/admin/users/"+u.ID+"/password", map[string]any{"password": "new secret"}, http.StatusNoContent)
-		if _, err := e.svc.Authenticate(ctx, "alice", "new secret"); err != nil {
+		if _, err := app.NewPasswords(st, nil, e.svc.PasswordParams(), nil).Verify(ctx, app.PasswordAttempt{Username: "alice", Password: "new secret"}); err != nil {
 			t.Fatalf("new password refused: %v", err)
 		}
 
