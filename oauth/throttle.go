@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +20,10 @@ import (
 
 // Brute-force protection of client authentication (token, introspection,
 // revocation; client_secret_basic and client_secret_post) with the server's
-// throttle.Guard (Deps.Throttle), so a lock set here or by another instance
-// holds everywhere. The password grant's guard is part of the one password
-// check, app.Passwords.Verify (store_users.go).
+// throttle.Guard (Deps.Throttle): failures are counted per client address,
+// so an address lock set here or by another instance holds everywhere, and
+// no client can be locked for everyone. The password grant's guard is part
+// of the one password check, app.Passwords.Verify (store_users.go).
 //
 // The lock is checked before the secret is verified (a right guess during a
 // lock reveals nothing); a lock answers invalid_client (401) for a client
@@ -39,10 +39,10 @@ const (
 // cleanTTL is how long a key found without any failure counter is trusted
 // to stay clean without reading the store again. Client authentication
 // runs on every token, introspection and revocation request; caching the
-// common "no failures" answer spares two reads per request. A local failure
+// common "no failures" answer spares a read per request. A local failure
 // drops the entry at once; a lock set by another instance is seen within
-// cleanTTL. User keys are never cached (the password grant is dominated by
-// argon2id anyway, and a lock must hold across instances at once).
+// cleanTTL. Only address keys go through the gate (the password grant's
+// keys are app.Passwords', never cached).
 const cleanTTL = time.Second
 
 // cleanCacheMax bounds the cache; when full it starts again empty.
@@ -76,10 +76,9 @@ func newGate(g *throttle.Guard, s storage.Store, logger *slog.Logger, now func()
 }
 
 // check reads the counters of keys: whether one is locked now (and until
-// when, the latest), and which counters exist, so a success resets only
-// those (no write for the common clean case). An error means the store
-// could not be read: the caller fails closed.
-func (g *gate) check(ctx context.Context, keys ...string) (until time.Time, locked bool, present []string, err error) {
+// when, the latest). An error means the store could not be read: the
+// caller fails closed.
+func (g *gate) check(ctx context.Context, keys ...string) (until time.Time, locked bool, err error) {
 	now := g.now()
 	for _, key := range keys {
 		if g.knownClean(key, now) {
@@ -91,22 +90,16 @@ func (g *gate) check(ctx context.Context, keys ...string) (until time.Time, lock
 			continue
 		}
 		if err != nil {
-			return time.Time{}, false, nil, fmt.Errorf("oauth: read failure counter: %w", err)
+			return time.Time{}, false, fmt.Errorf("oauth: read failure counter: %w", err)
 		}
-		present = append(present, key)
 		if c.LockedUntil != nil && c.LockedUntil.After(now) && c.LockedUntil.After(until) {
 			until, locked = *c.LockedUntil, true
 		}
 	}
-	return until, locked, present, nil
+	return until, locked, nil
 }
 
-func cacheable(key string) bool { return !strings.HasPrefix(key, throttle.UserKey("")) }
-
 func (g *gate) knownClean(key string, now time.Time) bool {
-	if !cacheable(key) {
-		return false
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	exp, ok := g.clean[key]
@@ -114,9 +107,6 @@ func (g *gate) knownClean(key string, now time.Time) bool {
 }
 
 func (g *gate) markClean(key string, now time.Time) {
-	if !cacheable(key) {
-		return
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.clean) >= cleanCacheMax {
@@ -130,26 +120,6 @@ func (g *gate) forget(keys ...string) {
 	defer g.mu.Unlock()
 	for _, k := range keys {
 		delete(g.clean, k)
-	}
-}
-
-// fail counts one failure of key and of ip. Its error is only logged: the
-// request is refused as a failed authentication either way.
-func (g *gate) fail(ctx context.Context, ip, userAgent, key string) {
-	g.forget(key, throttle.IPKey(ip))
-	if err := g.guard.Fail(ctx, ip, userAgent, key); err != nil {
-		g.logger.WarnContext(ctx, "oauth: record failed authentication", "err", err)
-	}
-}
-
-// succeed resets the account counters that exist (IP counters are kept,
-// see throttle.Guard.Succeed).
-func (g *gate) succeed(ctx context.Context, present []string) {
-	if len(present) == 0 {
-		return
-	}
-	if err := g.guard.Succeed(ctx, present...); err != nil {
-		g.logger.WarnContext(ctx, "oauth: reset failed authentications", "err", err)
 	}
 }
 
@@ -197,48 +167,41 @@ func (h *Handler) authenticateClient(ctx context.Context, r *http.Request, form 
 	if g == nil || form.Get("client_assertion_type") != "" {
 		return h.provider.DefaultClientAuthenticationStrategy(ctx, r, form)
 	}
+	// Issue 13 item 2: generated client secrets (256 bits) cannot be
+	// guessed, so there is no per-client lock a stranger could trip for
+	// everyone: only the failures of the address are counted and only the
+	// address is locked (IPMaxFailures per IPWindow). The right secret
+	// from another address always works.
 	id := submittedClientID(r, form)
 	ip := httpx.RequestIP(r)
-	keys := []string{throttle.IPKey(ip)}
-	if id != "" {
-		keys = append(keys, throttle.ClientKey(id))
-	}
-	until, locked, present, err := g.check(ctx, keys...)
+	until, locked, err := g.check(ctx, throttle.IPKey(ip))
 	if err != nil {
 		stateOf(ctx).failStore(err)
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
 	if locked {
+		g.guard.Refused(ctx, throttle.IPKey(ip))
 		return nil, fosite.ErrInvalidClient.WithHint(throttle.Message).WithWrap(&lockedError{until: until})
 	}
 	client, err := h.provider.DefaultClientAuthenticationStrategy(ctx, r, form)
 	switch {
 	case err == nil:
 		callerOf(ctx).setClient(client.GetID())
-		g.succeed(ctx, present)
 	case stateOf(ctx).storeFailure() != nil:
 		// An outage is not a failed guess.
 	case errors.Is(err, errSecretMismatch) || errors.Is(err, storage.ErrNotFound) || errors.Is(err, fosite.ErrNotFound):
-		// A wrong secret, or a client id that does not exist: both count,
-		// so locking behaves the same whether or not the client exists.
-		key := throttle.ClientKey(id)
-		if id == "" {
-			key = ""
-		}
-		h.failClient(ctx, ip, r.UserAgent(), key, id)
+		// A wrong secret, or a client id that does not exist: both count
+		// against the address alike.
+		h.failClient(ctx, ip, r.UserAgent(), id)
 	}
 	return client, err
 }
 
-func (h *Handler) failClient(ctx context.Context, ip, userAgent, key, id string) {
+func (h *Handler) failClient(ctx context.Context, ip, userAgent, id string) {
 	g := h.adapter.gate
-	if key == "" {
-		g.forget(throttle.IPKey(ip))
-		if err := g.guard.Fail(ctx, ip, userAgent); err != nil {
-			g.logger.WarnContext(ctx, "oauth: record failed client authentication", "err", err)
-		}
-	} else {
-		g.fail(ctx, ip, userAgent, key)
+	g.forget(throttle.IPKey(ip))
+	if err := g.guard.Fail(ctx, ip, userAgent); err != nil {
+		g.logger.WarnContext(ctx, "oauth: record failed client authentication", "err", err)
 	}
 	h.adapter.auditEvent(ctx, storage.AuditEvent{Type: auditClientAuth, Actor: "anonymous", ClientID: id,
 		IP: ip, UserAgent: userAgent, Outcome: "failure"})

@@ -76,8 +76,11 @@ func NewPasswords(store passwordStore, guard *throttle.Guard, params password.Pa
 //
 //   - The username is trimmed; both inputs are bounded (MaxUsernameBytes,
 //     password.MaxLength) before any lookup.
-//   - A lock is checked first; while it holds nothing is verified (a right
-//     guess reveals nothing) and a *LockedError is returned.
+//   - A lock (of this username from this address, or of this address) is
+//     checked first; while it holds nothing is verified (a right guess
+//     reveals nothing) and a *LockedError is returned. A username under
+//     attack from elsewhere is slowed down, never locked (throttle's
+//     password policy), so a stranger cannot lock its owner out.
 //   - An unknown user, a disabled user, a user without a usable hash, an
 //     over-long password and a wrong password all return
 //     ErrInvalidCredentials after one argon2id computation, and all count
@@ -104,6 +107,9 @@ func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User
 			p.guard.RefusedPassword(ctx, name, a.IP)
 			return storage.User{}, &LockedError{Until: d.Until}
 		}
+		if err := p.wait(ctx, d.Delay); err != nil {
+			return storage.User{}, err
+		}
 	}
 	u, err := p.verify(ctx, name, a.Password)
 	switch {
@@ -123,6 +129,22 @@ func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User
 		}
 	}
 	return u, nil
+}
+
+// wait is the per-account slow-down (throttle.Decision.Delay). It ends
+// early, with an error, when the request is cancelled.
+func (p *Passwords) wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sign-in slow-down: %w", ctx.Err())
+	}
 }
 
 // verify is the check itself, with exactly one argon2id computation on

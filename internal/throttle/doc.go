@@ -4,17 +4,19 @@
 // restarts, with exponential back-off, an audit event per lock and an
 // administrative Unlock.
 //
-// Every place that checks a password or a client secret uses one Guard:
+// Two kinds of credential use one Guard:
 //
-//   - web /login and the password grant: Check(UserKey(username), IPKey(ip))
-//     before verifying, Fail(ip, ua, UserKey(username)) after a wrong
-//     password, Succeed(UserKey(username)) after a right one;
-//   - client authentication (token, introspect, revoke): the same with
-//     ClientKey(clientID).
+//   - passwords (web /login, /account, the password grant), only through
+//     internal/app's Passwords.Verify: CheckPassword, FailPassword,
+//     SucceedPassword (password.go) — a lock per (username, address) and
+//     per address, a per-username slow-down that never locks;
+//   - client secrets (token, introspect, revoke, in package oauth): the
+//     address counter only (IPKey); generated secrets need no per-client
+//     lock, which any stranger could otherwise trip.
 //
-// UserKey is computed from the submitted username whether or not such a
-// user exists, so a lock never tells an attacker which usernames are real;
-// the message shown for a lock (Message) is the same in both cases.
+// Keys are computed from the submitted username whether or not such a user
+// exists, so a lock never tells an attacker which usernames are real; the
+// message shown for a lock (Message) is the same in both cases.
 //
 // The package imports only storage; it knows nothing of HTTP.
 package throttle

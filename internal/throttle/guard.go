@@ -41,6 +41,11 @@ type Config struct {
 	IPMaxFailures int
 	// IPWindow is the fixed window of the per-IP limit and its lock time.
 	IPWindow time.Duration
+	// SlowDownBase is the wait before verifying a password for a username
+	// with MaxFailures recent failures from all addresses; it doubles per
+	// further failure up to SlowDownMax. 0 SlowDownMax: no slow-down.
+	SlowDownBase time.Duration
+	SlowDownMax  time.Duration
 }
 
 // DefaultConfig: lock after 5 failures for 30 s, doubling to 15 min,
@@ -54,6 +59,8 @@ func DefaultConfig() Config {
 		ResetAfter:    12 * time.Hour,
 		IPMaxFailures: 50,
 		IPWindow:      5 * time.Minute,
+		SlowDownBase:  250 * time.Millisecond,
+		SlowDownMax:   2 * time.Second,
 	}
 }
 
@@ -73,6 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("throttle: ResetAfter must be positive, got %s", c.ResetAfter)
 	case c.IPMaxFailures < 0:
 		return fmt.Errorf("throttle: IPMaxFailures must not be negative, got %d", c.IPMaxFailures)
+	case c.SlowDownMax > 0 && (c.SlowDownBase <= 0 || c.SlowDownBase > c.SlowDownMax):
+		return fmt.Errorf("throttle: SlowDownBase (%s) must be positive and at most SlowDownMax (%s)", c.SlowDownBase, c.SlowDownMax)
 	case c.IPMaxFailures > 0 && c.IPWindow <= 0:
 		return fmt.Errorf("throttle: IPWindow must be positive when IPMaxFailures is set, got %s", c.IPWindow)
 	}
@@ -324,6 +333,9 @@ func RetryAfter(lockedUntil, now time.Time) int {
 
 // kind names a key's kind for errors and logs without the account name.
 func kind(key string) string {
+	if strings.HasPrefix(key, prefixPair) {
+		return "user" // a username from one address: still a user's lock
+	}
 	if i := strings.IndexByte(key, ':'); i > 0 {
 		return key[:i]
 	}

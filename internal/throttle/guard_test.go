@@ -467,3 +467,48 @@ func TestSweepAtCounterWindowKeepsWhatCounts(t *testing.T) {
 		wantLock(t, long, c, "a lock longer than the window", 2*cfg.ResetAfter-cfg.CounterWindow()-time.Second, bob)
 	})
 }
+
+// TestPasswordPolicy: the failures of one address against a username lock
+// that pair only; the account is slowed down, never locked; the right
+// password resets pair and account (issue 13 item 3).
+func TestPasswordPolicy(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s store) {
+		c := newClock()
+		cfg := testConfig()
+		g := throttle.New(s, s, cfg, c.Now)
+		ctx := t.Context()
+		for range cfg.MaxFailures {
+			if err := g.FailPassword(ctx, "Alice", "192.0.2.1", "ua"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := g.CheckPassword(ctx, "alice", "192.0.2.1")
+		if err != nil || !d.Locked || d.Until.Sub(c.Now()) != cfg.BaseLock {
+			t.Fatalf("attacking address: %+v, %v; want locked for %s", d, err, cfg.BaseLock)
+		}
+		d, err = g.CheckPassword(ctx, "alice", "198.51.100.7")
+		if err != nil || d.Locked {
+			t.Fatalf("another address: %+v, %v; want not locked", d, err)
+		}
+		if d.Delay != cfg.SlowDownBase {
+			t.Fatalf("account slow-down %s, want %s", d.Delay, cfg.SlowDownBase)
+		}
+		for range 10 {
+			if err := g.FailPassword(ctx, "alice", "203.0.113.9", "ua"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, _ = g.CheckPassword(ctx, "alice", "198.51.100.7"); d.Locked || d.Delay != cfg.SlowDownMax {
+			t.Fatalf("after 15 failures: %+v; want unlocked with the capped slow-down %s", d, cfg.SlowDownMax)
+		}
+		if err := g.SucceedPassword(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ = g.CheckPassword(ctx, "alice", "198.51.100.7"); d.Locked || d.Delay != 0 {
+			t.Fatalf("after a success: %+v; want no slow-down", d)
+		}
+		if d, _ = g.CheckPassword(ctx, "alice", "192.0.2.1"); !d.Locked {
+			t.Fatal("a success elsewhere lifted the attacking address's lock")
+		}
+	})
+}

@@ -10,6 +10,7 @@ const (
 	prefixUser   = "user:"
 	prefixClient = "client:"
 	prefixIP     = "ip:"
+	prefixPair   = "userip:"
 )
 
 // UserKey is the counter key of a login name. It is lower-cased because
@@ -18,6 +19,13 @@ const (
 // locking then behaves identically whether or not the account exists.
 func UserKey(username string) string {
 	return prefixUser + strings.ToLower(strings.TrimSpace(username))
+}
+
+// PairKey is the counter key of a login name tried from one address
+// (IPKey's reduction): the address comes first and ends at the first
+// space, which no address contains, so no two pairs share a key.
+func PairKey(username, ip string) string {
+	return prefixPair + strings.TrimPrefix(IPKey(ip), prefixIP) + " " + strings.TrimPrefix(UserKey(username), prefixUser)
 }
 
 // ClientKey is the counter key of an OAuth client id (case-sensitive, as
