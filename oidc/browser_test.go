@@ -197,6 +197,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shot("account.png")
 	run("revoke",
 		chromedp.Click(chromedp.CSS(`button[aria-label="Remove access for Public App"]`)),
+		// The confirmation page (no script): nothing is removed yet.
+		chromedp.WaitVisible(chromedp.CSS(`button.danger-solid`)),
+	)
+	if h1 := text("confirm", "h1"); h1 != "Remove access for Public App?" {
+		t.Errorf("confirmation page: %q", h1)
+	}
+	run("confirm revoke",
+		chromedp.Click(chromedp.CSS(`button.danger-solid`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 	)
 	if _, err := cfg.TokenSource(cctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {

@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
@@ -48,6 +49,56 @@ type env struct {
 	issuer string
 	alice  storage.User
 	bob    storage.User
+	// logs holds what the handlers logged (error pages log their
+	// reference id beside the protocol detail).
+	logs *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var refOnPage = regexp.MustCompile(`<code class="ref">([A-Z0-9-]+)</code>`)
+
+// errorLogged checks that an error page shows a reference id and no
+// protocol detail, and that the log line with that reference carries the
+// protocol detail (each of want).
+func (e *env) errorLogged(t *testing.T, body string, want ...string) {
+	t.Helper()
+	m := refOnPage.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("error page without a reference id:\n%s", body)
+	}
+	for _, w := range want {
+		if strings.Contains(body, w) {
+			t.Errorf("error page shows protocol detail %q", w)
+		}
+	}
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if !strings.Contains(line, "ref="+m[1]) {
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				t.Errorf("log line of ref %s lacks %q: %s", m[1], w, line)
+			}
+		}
+		return
+	}
+	t.Errorf("no log line with ref=%s in:\n%s", m[1], e.logs.String())
 }
 
 type envConfig struct {
@@ -86,7 +137,8 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	}))
 	t.Cleanup(srv.Close)
 	issuer := srv.URL
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 
 	km, err := keys.New(ctx, store, ring, keys.Options{Algorithms: []string{"ES256"}, Logger: logger})
 	if err != nil {
@@ -123,7 +175,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	router = g
 	mu.Unlock()
 
-	e := &env{t: t, store: store, srv: srv, issuer: issuer}
+	e := &env{t: t, store: store, srv: srv, issuer: issuer, logs: logs}
 	e.alice = e.addUser("alice", alicePassword, "Alice Liddell", "alice@example.com")
 	e.bob = e.addUser("bob", bobPassword, "Bob", "bob@example.com")
 	all := []string{"openid", "profile", "email", "offline_access"}

@@ -18,19 +18,21 @@ import (
 // and iss (RFC 9207) and use 303.
 func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	if serr := oauth.StoreFailure(ctx); serr != nil {
-		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "err", serr)
-		ui.Error(w, http.StatusServiceUnavailable, "Sesame is temporarily unavailable",
-			"Try again in a moment.", "temporarily_unavailable")
+		ref := ui.Error(w, http.StatusServiceUnavailable, "Sign-in is unavailable for a moment",
+			"Wait a minute, then go back to the app and sign in again.", "temporarily_unavailable")
+		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "ref", ref, "err", serr)
 		return
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if ar == nil || !ar.IsRedirectURIValid() || ar.GetRedirectURI() == nil {
-		h.log.InfoContext(ctx, "oidc: authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
 		status := rfc.CodeField
 		if status < 400 {
 			status = http.StatusBadRequest
 		}
-		ui.Error(w, status, "This sign-in request cannot be accepted", describe(rfc), rfc.ErrorField)
+		heading, advice := plainAuthorizeError(rfc.ErrorField)
+		ref := ui.Error(w, status, heading, advice, rfc.ErrorField)
+		h.log.InfoContext(ctx, "oidc: authorization request refused", "ref", ref,
+			"error", rfc.ErrorField, "description", rfc.DescriptionField, "hint", rfc.HintField)
 		return
 	}
 	u := *ar.GetRedirectURI()
@@ -49,13 +51,27 @@ func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// describe is the human text of an error for the HTML page: fosite's
-// description and hint, which never carry internal detail (debug
-// messages are not sent, SendDebugMessagesToClients is off).
-func describe(e *fosite.RFC6749Error) string {
-	d := e.DescriptionField
-	if e.HintField != "" {
-		d += " " + e.HintField
+// plainAuthorizeError says, for a person, what went wrong with an
+// authorization request that cannot go back to the app, and what to do.
+// fosite's protocol text ("Client authentication failed (e.g., unknown
+// client, …)") goes to the log only.
+func plainAuthorizeError(code string) (heading, advice string) {
+	const contact = " If it keeps happening, contact the app's support and give them the reference below."
+	switch code {
+	case fosite.ErrInvalidClient.ErrorField:
+		return "This app is not known here",
+			"The link that brought you here names an app that is not registered with this sign-in service. Go back to the app and try again." + contact
+	case fosite.ErrInvalidRequest.ErrorField, fosite.ErrInvalidRequestURI.ErrorField:
+		return "The app's sign-in link is not valid",
+			"The app sent you here with an incomplete or incorrect sign-in link, so you cannot sign in from it. Go back to the app and try again." + contact
+	case fosite.ErrUnauthorizedClient.ErrorField, fosite.ErrUnsupportedResponseType.ErrorField,
+		fosite.ErrInvalidScope.ErrorField:
+		return "This app cannot sign you in this way",
+			"The app asked for something it is not allowed to ask for, so nothing was shared with it. Go back to the app." + contact
+	case fosite.ErrServerError.ErrorField, fosite.ErrTemporarilyUnavailable.ErrorField:
+		return "Something went wrong on our side",
+			"Wait a minute, then go back to the app and sign in again." + contact
 	}
-	return d
+	return "This sign-in cannot continue",
+		"Go back to the app and start signing in again." + contact
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/storage"
@@ -20,6 +21,18 @@ type consentData struct {
 	PolicyURI  string
 	TermsURI   string
 	Scopes     []scopeInfo
+	// Initial stands in for the logo (or behind one that fails to load).
+	Initial string
+	// RedirectHost is where the browser goes after the decision.
+	RedirectHost string
+	// Unverified marks a client that registered itself (RFC 7591): its
+	// name and logo are its own claims, nobody here checked them.
+	Unverified bool
+	// Remember is the checkbox's default: on only for clients an
+	// administrator registered.
+	Remember bool
+	// SwitchURL restarts the request with prompt=login ("not you?").
+	SwitchURL string
 }
 
 type consentTarget struct {
@@ -103,7 +116,47 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		PolicyURI:  safeURL(t.client.PolicyURI),
 		TermsURI:   safeURL(t.client.TermsURI),
 		Scopes:     describeScopes(t.req.Scopes),
+
+		Initial:      initial(name),
+		RedirectHost: redirectHost(t.req.Query, t.client.RedirectURIs),
+		Unverified:   t.client.RegistrationTokenHash != "",
+		Remember:     t.client.RegistrationTokenHash == "",
+		SwitchURL:    switchAccountURL(t.req.Query),
 	})
+}
+
+// initial is the first letter of name, upper case, for the logo fallback.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
+}
+
+// redirectHost is the host the authorization response will go to: the
+// request's redirect_uri, or the client's only registered one.
+func redirectHost(query string, registered []string) string {
+	q, _ := url.ParseQuery(query)
+	raw := q.Get("redirect_uri")
+	if raw == "" && len(registered) == 1 {
+		raw = registered[0]
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// switchAccountURL is the original authorization request with
+// prompt=login, so a person signed in as someone else can sign in again.
+func switchAccountURL(query string) string {
+	q, err := url.ParseQuery(query)
+	if err != nil || q.Get("client_id") == "" {
+		return ""
+	}
+	q.Set("prompt", "login")
+	return "/oauth2/authorize?" + q.Encode()
 }
 
 func (h *Handler) consentSubmit(w http.ResponseWriter, r *http.Request) {

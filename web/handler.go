@@ -103,10 +103,15 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/password", h.protect(h.accountPassword))
 	r.POST("/account/logout", h.protect(h.accountLogout))
 	r.POST("/account/logout-all", h.protect(h.accountLogoutAll))
+	r.GET("/account/confirm", gin.WrapF(h.accountConfirm))
 	r.GET("/signed-out", gin.WrapF(func(w http.ResponseWriter, _ *http.Request) { ui.SignedOut(w) }))
 	static := gin.WrapH(ui.Static())
 	r.GET("/static/*filepath", static)
 	r.HEAD("/static/*filepath", static)
+	// Browsers ask for /favicon.ico on their own; the SVG icon serves.
+	favicon := gin.WrapH(ui.Favicon())
+	r.GET("/favicon.ico", favicon)
+	r.HEAD("/favicon.ico", favicon)
 	if h.demo != nil {
 		h.demo.mount(r)
 	}
@@ -131,9 +136,9 @@ func forbidden(w http.ResponseWriter) {
 }
 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.ErrorContext(r.Context(), "web: internal error", "path", r.URL.Path, "err", err)
-	ui.Error(w, http.StatusInternalServerError, "Something went wrong",
-		"Sesame could not complete this request. Try again in a moment.", "server_error")
+	ref := ui.Error(w, http.StatusInternalServerError, "Something went wrong on our side",
+		"Sesame could not complete this request. Wait a minute and try again; if it keeps happening, give the reference below to the people running this service.", "server_error")
+	h.log.ErrorContext(r.Context(), "web: internal error", "ref", ref, "path", r.URL.Path, "err", err)
 }
 
 func flowExpired(w http.ResponseWriter) {

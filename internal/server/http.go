@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesameauth/sesame/internal/metrics"
+	"github.com/sesameauth/sesame/web/ui"
 )
 
 func newEngine(logger *slog.Logger) *gin.Engine {
@@ -23,6 +24,11 @@ func newEngine(logger *slog.Logger) *gin.Engine {
 	e.HandleMethodNotAllowed = true
 	e.Use(recoverJSON(logger), requestLog(logger))
 	e.NoRoute(func(c *gin.Context) {
+		// A person following a bad link gets a page; API clients JSON.
+		if ui.WantsHTML(c.Request) {
+			ui.NotFound(c.Writer)
+			return
+		}
 		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": "no such endpoint"})
 	})
 	e.NoMethod(func(c *gin.Context) {

@@ -237,3 +237,41 @@ func TestBadTLSMaterial(t *testing.T) {
 		t.Fatalf("want TLS error, got %v", err)
 	}
 }
+
+// TestNotFoundPageAndFavicon: a browser gets an HTML 404 page, an API client
+// JSON; an unknown method still gets 501; the favicon is served.
+func TestNotFoundPageAndFavicon(t *testing.T) {
+	s, _, _ := newTestServer(t, testConfig(t, t.TempDir()))
+	h := s.Handler()
+	req := httptest.NewRequest(http.MethodGet, "/no/such/page", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 404 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(rec.Body.String(), "Page not found") {
+		t.Fatalf("browser 404: %d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	req = httptest.NewRequest(http.MethodGet, "/no/such/page", nil)
+	req.Header.Set("Accept", "application/json")
+	if code, body := getWith(h, req); code != 404 || body["error"] != "not_found" {
+		t.Fatalf("API 404: %d %v", code, body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("BREW", "/no/such/page", nil))
+	if rec.Code != http.StatusNotImplemented {
+		t.Fatalf("unknown method: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/favicon.ico", nil))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/svg+xml" {
+		t.Fatalf("favicon: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+func getWith(h http.Handler, req *http.Request) (int, map[string]any) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var body map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	return rec.Code, body
+}

@@ -3,6 +3,7 @@ package security
 import (
 	"bytes"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,9 +48,7 @@ func TestRedirectURIManipulation(t *testing.T) {
 			if r.status != http.StatusBadRequest || r.header.Get("Location") != "" {
 				t.Fatalf("got %d Location=%q, want 400 without redirect", r.status, r.header.Get("Location"))
 			}
-			if !bytes.Contains(r.body, []byte("<code>invalid_request</code>")) {
-				t.Fatalf("error page does not name invalid_request:\n%s", r.body)
-			}
+			pageRefLogs(t, s, r.body, "invalid_request")
 		})
 	}
 
@@ -61,9 +60,7 @@ func TestRedirectURIManipulation(t *testing.T) {
 		if r.status != http.StatusUnauthorized || r.header.Get("Location") != "" {
 			t.Fatalf("got %d Location=%q, want 401 page without redirect", r.status, r.header.Get("Location"))
 		}
-		if !bytes.Contains(r.body, []byte("<code>invalid_client</code>")) {
-			t.Fatalf("error page does not name invalid_client:\n%s", r.body)
-		}
+		pageRefLogs(t, s, r.body, "invalid_client")
 	})
 
 	// Registration refuses redirect URIs that exact matching cannot make
@@ -83,4 +80,28 @@ func TestRedirectURIManipulation(t *testing.T) {
 			}
 		})
 	}
+}
+
+var pageRef = regexp.MustCompile(`<code class="ref">([A-Z0-9-]+)</code>`)
+
+// pageRefLogs checks that an error page shows people a reference id and not
+// the protocol error, and that the log line with that reference names it.
+func pageRefLogs(t *testing.T, s *srv, body []byte, code string) {
+	t.Helper()
+	m := pageRef.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("error page without a reference id:\n%s", body)
+	}
+	if bytes.Contains(body, []byte(code)) {
+		t.Errorf("error page shows the protocol error %s", code)
+	}
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, `"ref":"`+string(m[1])+`"`) {
+			if !strings.Contains(line, `"error":"`+code+`"`) {
+				t.Errorf("log line of ref %s lacks error %s: %s", m[1], code, line)
+			}
+			return
+		}
+	}
+	t.Errorf("no log line with ref %s", m[1])
 }

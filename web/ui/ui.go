@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -31,12 +32,7 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; 
 var pages = map[string]*template.Template{}
 
 var funcs = template.FuncMap{
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return t.UTC().Format("2 Jan 2006 15:04 UTC")
-	},
+	"date": func(t time.Time) string { return When(t, time.Now()) },
 	"join": strings.Join,
 }
 
@@ -52,6 +48,40 @@ func init() {
 		}
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", e))
 	}
+}
+
+// When formats a time for people wherever they are: relative ("3 hours
+// ago") with the exact time in UTC, the offset named ("2 Jan 2026 15:04
+// UTC+00:00"). The server cannot know the browser's zone without script.
+func When(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	abs := t.UTC().Format("2 Jan 2006 15:04 UTC")
+	d := now.Sub(t)
+	var rel string
+	switch {
+	case d < 0:
+		return abs
+	case d < time.Minute:
+		rel = "just now"
+	case d < time.Hour:
+		rel = plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		rel = plural(int(d/time.Hour), "hour") + " ago"
+	case d < 60*24*time.Hour:
+		rel = plural(int(d/(24*time.Hour)), "day") + " ago"
+	default:
+		return abs
+	}
+	return rel + " (" + abs + ")"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // Page is the data every template receives.
@@ -95,17 +125,57 @@ func SetHeaders(w http.ResponseWriter) {
 
 // ErrorData is the data of the error page.
 type ErrorData struct {
-	Heading string
-	Message string
-	// Code is a machine-readable error code shown small (e.g.
-	// invalid_client), empty for none.
-	Code string
+	Heading string // what happened, in plain words
+	Message string // what to do now
+	// Ref identifies this occurrence: the page shows it, the caller logs
+	// it beside the protocol detail, so support can find one from the
+	// other.
+	Ref string
 }
 
-// Error renders the error page. message must be safe to show the user (no
-// internal detail).
-func Error(w http.ResponseWriter, status int, heading, message, code string) {
-	Render(w, status, "error", heading, ErrorData{Heading: heading, Message: message, Code: code})
+// Error renders the error page for people: heading says what happened,
+// message what to do; both must be plain language and safe to show (no
+// protocol or internal detail). code (e.g. invalid_client) is not shown:
+// it belongs in the caller's log line with the returned reference id
+// (the parameter stays so each call site names its code).
+func Error(w http.ResponseWriter, status int, heading, message, _ string) (ref string) {
+	ref = NewRef()
+	Render(w, status, "error", heading, ErrorData{Heading: heading, Message: message, Ref: ref})
+	return ref
+}
+
+// NewRef returns a short random reference id for an error page ("7F3K-Q2MD"):
+// easy to read out on the phone, unguessable enough to be no handle on
+// anything (it only appears in logs).
+func NewRef() string {
+	const alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ" // no 0/O, 1/I
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, 0, 9)
+	for i, c := range b {
+		if i == 4 {
+			out = append(out, '-')
+		}
+		out = append(out, alphabet[int(c)%len(alphabet)])
+	}
+	return string(out)
+}
+
+// NotFound renders the page for an unknown path.
+func NotFound(w http.ResponseWriter) {
+	Render(w, http.StatusNotFound, "notfound", "Page not found", nil)
+}
+
+// WantsHTML reports whether the client prefers an HTML page (a browser)
+// to JSON (an API client): Accept names text/html before any JSON type.
+func WantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	h := strings.Index(accept, "text/html")
+	if h < 0 {
+		return false
+	}
+	j := strings.Index(accept, "json")
+	return j < 0 || h < j
 }
 
 // SignedOut renders the "you are signed out" page.
@@ -124,5 +194,20 @@ func Static() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// Favicon serves the icon (an SVG, which every current browser accepts at
+// /favicon.ico as well).
+func Favicon() http.Handler {
+	icon, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		panic(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(icon)
 	})
 }

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/sesameauth/sesame/web/ui"
+)
+
+// confirmData is the "are you sure?" page shown before a destructive
+// account action. It needs no script: the account page links here with a
+// GET, and only this page's form POSTs to the action itself.
+type confirmData struct {
+	Heading, Message, Button string
+	Action                   string // POST target
+	CSRF                     string
+	ClientID                 string // for "revoke"
+}
+
+// accountConfirm is GET /account/confirm?action=revoke&client_id=… or
+// ?action=logout-all.
+func (h *Handler) accountConfirm(w http.ResponseWriter, r *http.Request) {
+	s, u, ok := h.accountUser(w, r)
+	if !ok {
+		return
+	}
+	csrf, err := h.sessions.CSRFToken(w, r, accountBinding(s))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	d := confirmData{CSRF: csrf}
+	switch r.URL.Query().Get("action") {
+	case "revoke":
+		apps, err := h.apps(r.Context(), u.ID)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		id := r.URL.Query().Get("client_id")
+		var name string
+		for _, a := range apps {
+			if a.ClientID == id {
+				name = a.Name
+			}
+		}
+		if name == "" {
+			// Nothing to remove (already removed, or a made-up id).
+			seeOther(w, r, "/account")
+			return
+		}
+		d.Heading = "Remove access for " + name + "?"
+		d.Message = name + " will be signed out and its tokens will stop working. It will ask for your permission again the next time you use it."
+		d.Button, d.Action, d.ClientID = "Remove access", "/account/revoke", id
+	case "logout-all":
+		d.Heading = "Sign out everywhere?"
+		d.Message = "You will be signed out on every device and browser, including this one, and the apps you use will need you to sign in again."
+		d.Button, d.Action = "Sign out everywhere", "/account/logout-all"
+	default:
+		seeOther(w, r, "/account")
+		return
+	}
+	ui.Render(w, http.StatusOK, "confirm", d.Button, d)
+}
