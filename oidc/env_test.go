@@ -29,6 +29,7 @@ import (
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/sqlite"
 	"github.com/sesameauth/sesame/web"
+	"github.com/sesameauth/sesame/web/ui"
 )
 
 // cheap keeps argon2id fast in tests; the hashing cost is not under test.
@@ -168,6 +169,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	}
 	gin.SetMode(gin.TestMode)
 	g := gin.New()
+	g.NoRoute(gin.WrapF(ui.NotFound)) // as internal/server does
 	oh.Mount(g)
 	ih.Mount(g)
 	wh.Mount(g)

@@ -23,14 +23,8 @@ func newEngine(logger *slog.Logger) *gin.Engine {
 	_ = e.SetTrustedProxies(nil)
 	e.HandleMethodNotAllowed = true
 	e.Use(recoverJSON(logger), requestLog(logger))
-	e.NoRoute(func(c *gin.Context) {
-		// A person following a bad link gets a page; API clients JSON.
-		if ui.WantsHTML(c.Request) {
-			ui.NotFound(c.Writer)
-			return
-		}
-		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": "no such endpoint"})
-	})
+	// A person following a bad link gets a page; API clients JSON.
+	e.NoRoute(gin.WrapF(ui.NotFound))
 	e.NoMethod(func(c *gin.Context) {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "error_description": "method not allowed on this endpoint"})
 	})

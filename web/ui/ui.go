@@ -161,9 +161,17 @@ func NewRef() string {
 	return string(out)
 }
 
-// NotFound renders the page for an unknown path.
-func NotFound(w http.ResponseWriter) {
-	Render(w, http.StatusNotFound, "notfound", "Page not found", nil)
+// NotFound answers an unknown path: a page for a person's browser
+// (Accept prefers text/html), the JSON error for API clients.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	if WantsHTML(r) {
+		Render(w, http.StatusNotFound, "notfound", "Page not found", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(`{"error":"not_found","error_description":"no such endpoint"}`))
 }
 
 // WantsHTML reports whether the client prefers an HTML page (a browser)
