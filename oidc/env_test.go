@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -158,7 +159,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 		t.Fatalf("oauth: %v", err)
 	}
 	sessions := session.New(store, issuer, time.Hour, nil)
-	wh, err := web.New(web.Deps{Store: store, Sessions: sessions, Issuer: issuer, Logger: logger,
+	wh, err := web.New(web.Deps{App: app.New(store, ring, cheap, nil), Store: store, Sessions: sessions, Issuer: issuer, Logger: logger,
 		PasswordParams: cheap, DemoClientID: "demo-app"})
 	if err != nil {
 		t.Fatalf("web: %v", err)

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sesameauth/sesame/internal/password"
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
@@ -153,9 +153,8 @@ func (h *Handler) apps(ctx context.Context, userID string) ([]appInfo, error) {
 	return out, nil
 }
 
-// accountRevoke removes one app's access: every active grant of the
-// client for this user is revoked (which is what token introspection and
-// refresh check), its refresh and opaque access tokens are deactivated,
+// accountRevoke removes one app's access through app.RevokeConsent: every
+// grant of the client for this user is revoked with its tokens and codes,
 // and the remembered consent is forgotten so the next login asks again.
 func (h *Handler) accountRevoke(w http.ResponseWriter, r *http.Request) {
 	s, u, ok := h.accountUser(w, r)
@@ -172,30 +171,11 @@ func (h *Handler) accountRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	err := storage.InTx(ctx, h.store, func(ctx context.Context) error {
-		now := h.now()
-		ids, err := h.store.RevokeGrants(ctx, storage.GrantFilter{Subject: u.ID, ClientID: clientID}, "user", now)
-		if err != nil {
-			return fmt.Errorf("revoke grants: %w", err)
-		}
-		for _, id := range ids {
-			for _, kind := range []storage.TokenKind{storage.KindRefreshToken, storage.KindAccessToken} {
-				if _, err := h.store.DeactivateByRequestID(ctx, kind, id); err != nil {
-					return fmt.Errorf("deactivate %s: %w", kind, err)
-				}
-			}
-		}
-		if err := h.store.DeleteConsent(ctx, u.ID, clientID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("delete consent: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := h.app.RevokeConsent(ctx, "user:"+u.ID, u.ID, clientID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		h.serverError(w, r, err)
 		return
 	}
 	h.log.InfoContext(ctx, "web: access revoked by user", "user_id", u.ID, "client_id", clientID)
-	h.audit(ctx, r, auditRevoke, u.ID, clientID, outcomeSuccess)
 	seeOther(w, r, "/account?done=revoked")
 }
 
@@ -221,29 +201,15 @@ func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if len([]rune(next)) < 8 || len(next) > password.MaxLength {
-		h.renderAccount(w, r, http.StatusBadRequest, s, u, "", "The new password must be at least 8 characters long.")
-		return
-	}
-	enc, err := password.Hash(next, h.params)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	// Re-read: authenticate may have rehashed the old password.
-	fresh, err := h.store.GetUser(r.Context(), u.ID)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	fresh.PasswordHash = enc
-	if err := h.store.UpdateUser(r.Context(), fresh); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	// A changed password ends every other session (someone who knew the
-	// old one is signed out); this browser gets a fresh session.
-	if _, err := h.store.RevokeUserSessions(r.Context(), u.ID, h.now()); err != nil {
+	// One policy and one revocation (internal/app): every session and
+	// grant of the user ends, so someone who knew the old password is
+	// signed out everywhere; this browser gets a fresh session below.
+	if err := h.app.ChangeOwnPassword(r.Context(), u.ID, next); err != nil {
+		var ve *app.ValidationError
+		if errors.As(err, &ve) {
+			h.renderAccount(w, r, http.StatusBadRequest, s, u, "", "The new password "+ve.Reason+".")
+			return
+		}
 		h.serverError(w, r, err)
 		return
 	}
@@ -252,7 +218,6 @@ func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "web: password changed", "user_id", u.ID)
-	h.audit(r.Context(), r, auditPassword, u.ID, "", outcomeSuccess)
 	seeOther(w, r, "/account?done=password")
 }
 

@@ -13,8 +13,6 @@ const (
 	auditLogin         = "user.login"
 	auditConsent       = "consent.granted"
 	auditConsentDenied = "consent.denied"
-	auditRevoke        = "grant.revoked_by_user"
-	auditPassword      = "user.password_changed"
 	auditLogoutAll     = "user.sessions_revoked"
 	outcomeSuccess     = "success"
 	outcomeFailure     = "failure"

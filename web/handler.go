@@ -29,6 +29,9 @@ type Deps struct {
 	// PasswordParams are the argon2id parameters for new hashes and for
 	// the dummy verification of unknown users (zero → DefaultParams).
 	PasswordParams password.Params
+	// App runs the account use cases (password change, revoking an
+	// app's access) with the one password policy and revocation.
+	App *app.Service
 	// Passwords is the one password check (internal/app). Nil: one is
 	// built from Store, Throttle, PasswordParams and Logger.
 	Passwords *app.Passwords
@@ -53,6 +56,7 @@ type Handler struct {
 	params    password.Params
 	cop       *http.CrossOriginProtection
 	passwords *app.Passwords
+	app       *app.Service
 	demo      *demoApp
 }
 
@@ -63,6 +67,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	if d.Sessions == nil {
 		return nil, errors.New("web: Sessions is required")
+	}
+	if d.App == nil {
+		return nil, errors.New("web: App is required")
 	}
 	iss, err := url.Parse(d.Issuer)
 	if err != nil || iss.Scheme == "" || iss.Host == "" {
@@ -82,6 +89,7 @@ func New(d Deps) (*Handler, error) {
 		params:   d.PasswordParams,
 		cop:      http.NewCrossOriginProtection(),
 	}
+	h.app = d.App
 	h.passwords = d.Passwords
 	if h.passwords == nil {
 		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
@@ -47,7 +48,7 @@ func newServer(t *testing.T, guard ...throttle.Config) (*httptest.Server, storag
 	g := gin.New()
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	d := web.Deps{Store: store, Sessions: session.New(store, srv.URL, time.Hour, nil), Issuer: srv.URL,
+	d := web.Deps{App: app.New(store, nil, cheap, nil), Store: store, Sessions: session.New(store, srv.URL, time.Hour, nil), Issuer: srv.URL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PasswordParams: cheap}
 	if len(guard) > 0 {
 		d.Throttle = throttle.New(store, store, guard[0], nil)

@@ -168,7 +168,7 @@ func TestUsersAndClients(t *testing.T) {
 
 func TestBadInputChangesNothing(t *testing.T) {
 	backends(t, func(t *testing.T, c *cli) {
-		c.ok("pw\n", "users", "create", "alice", "--password-stdin")
+		c.ok("pw-long-enough\n", "users", "create", "alice", "--password-stdin")
 		web := []string{"clients", "create", "--name", "x", "--redirect-uris", "https://app.example.com/cb"}
 		tests := []struct {
 			name  string
@@ -184,9 +184,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"unknown token format", 1, `access_token_format "xml"`, "", append(web, "--token-format", "xml")},
 			{"public client with client_credentials", 1, "not allowed for public clients", "",
 				[]string{"clients", "create", "--public", "--grant-types", "client_credentials"}},
-			{"duplicate user, other case", 1, `user "ALICE" already exists`, "pw\n",
+			{"duplicate user, other case", 1, `user "ALICE" already exists`, "pw-long-enough\n",
 				[]string{"users", "create", "ALICE", "--password-stdin"}},
 			{"empty password", 1, "password: must not be empty", "\n", []string{"users", "create", "bob", "--password-stdin"}},
+			{"short password (one policy, issue 12)", 1, "password: must be at least 8 characters", "short\n", []string{"users", "create", "bob", "--password-stdin"}},
+			{"username as password", 1, "password: must not be the username", "bob-the-user\n", []string{"users", "create", "Bob-The-User", "--password-stdin"}},
 			{"no password source", 1, "--password-stdin", "", []string{"users", "create", "bob"}},
 			{"bad username", 1, "username", "pw\n", []string{"users", "create", "bad name", "--password-stdin"}},
 			{"missing user", 1, `user "carol" not found`, "", []string{"users", "get", "carol"}},

@@ -16,7 +16,7 @@ func TestBadPayloadsAreRefusedClearlyAndChangeNothing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		ctx := context.Background()
-		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "carol", Password: "pw"})
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "carol", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,11 +67,11 @@ func TestBadPayloadsAreRefusedClearlyAndChangeNothing(t *testing.T) {
 			{"PATCH changes client id", "PATCH", client, map[string]any{"client_id": "other"}, 400, "invalid_request", "client_id"},
 			{"PUT other client id", "PUT", client, web(map[string]any{"client_id": "other"}), 400, "invalid_request", "client_id"},
 			{"PATCH missing client", "PATCH", "/admin/clients/missing", map[string]any{"client_name": "x"}, 404, "not_found", "missing"},
-			{"user without username", "POST", "/admin/users", map[string]any{"password": "pw"}, 400, "invalid_request", "username"},
+			{"user without username", "POST", "/admin/users", map[string]any{"password": "pw-long-enough"}, 400, "invalid_request", "username"},
 			{"user without password", "POST", "/admin/users", map[string]any{"username": "dave"}, 400, "invalid_request", "password"},
-			{"username with space", "POST", "/admin/users", map[string]any{"username": "da ve", "password": "pw"}, 400, "invalid_request", "username"},
-			{"bad email", "POST", "/admin/users", map[string]any{"username": "dave", "password": "pw", "email": "Dave <d@x>"}, 400, "invalid_request", "email"},
-			{"duplicate username", "POST", "/admin/users", map[string]any{"username": "CAROL", "password": "pw"}, 409, "conflict", "already exists"},
+			{"username with space", "POST", "/admin/users", map[string]any{"username": "da ve", "password": "pw-long-enough"}, 400, "invalid_request", "username"},
+			{"bad email", "POST", "/admin/users", map[string]any{"username": "dave", "password": "pw-long-enough", "email": "Dave <d@x>"}, 400, "invalid_request", "email"},
+			{"duplicate username", "POST", "/admin/users", map[string]any{"username": "CAROL", "password": "pw-long-enough"}, 409, "conflict", "already exists"},
 			{"PATCH bad email", "PATCH", user, map[string]any{"email": "nope"}, 400, "invalid_request", "email"},
 			{"PATCH name with control char", "PATCH", user, map[string]any{"name": "a\u0007b"}, 400, "invalid_request", "name"},
 			{"PATCH username", "PATCH", user, map[string]any{"username": "zed"}, 400, "invalid_request", "username: unknown field"},

@@ -52,7 +52,7 @@ func TestDynamicallyRegisteredClientCompletesFlows(t *testing.T) {
 		})
 
 		t.Run("authorization_code", func(t *testing.T) {
-			u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "erin", Password: "pw"})
+			u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "erin", Password: "pw-long-enough"})
 			if err != nil {
 				t.Fatal(err)
 			}

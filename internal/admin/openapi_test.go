@@ -137,7 +137,7 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		check("POST", "/admin/clients", tok, `{"grant_types":["implicit"]}`, 400)
 		check("GET", "/admin/clients/nope", tok, "", 404)
 		check("GET", "/admin/clients", "", "", 401)
-		check("POST", "/admin/users", tok, `{"username":"zoe","password":"pw"}`, 201)
+		check("POST", "/admin/users", tok, `{"username":"zoe","password":"pw-long-enough"}`, 201)
 		check("GET", "/admin/users", tok, "", 200)
 		check("GET", "/admin/users/zoe/consents", tok, "", 200)
 		check("POST", "/admin/users/zoe/unlock", tok, "", 200)

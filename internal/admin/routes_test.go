@@ -75,7 +75,7 @@ func TestClientRoutes(t *testing.T) {
 
 		// A user's consents to this client and to another one.
 		ctx := context.Background()
-		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "carol", Password: "pw"})
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "carol", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestUserRoutes(t *testing.T) {
 		if byName.ID != u.ID {
 			t.Fatal("get by username failed")
 		}
-		e.do(http.MethodPost, "/admin/users", map[string]any{"username": "Alice", "password": "x"}, http.StatusConflict)
+		e.do(http.MethodPost, "/admin/users", map[string]any{"username": "Alice", "password": "x-long-enough"}, http.StatusConflict)
 
 		var p app.UserView
 		e.do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"email": "a@example.org", "email_verified": true, "name": "Alice B"}, http.StatusOK).json(t, &p)
@@ -199,7 +199,7 @@ func TestConsentKeyTokenAuditAndRegistrationTokenRoutes(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		e := newEnv(t, st)
 		ctx := context.Background()
-		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "bob", Password: "pw"})
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "bob", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +337,7 @@ func TestPagination(t *testing.T) {
 		e := newEnv(t, st)
 		for i := 0; i < 7; i++ {
 			e.do(http.MethodPost, "/admin/clients", map[string]any{"client_name": "paged client", "grant_types": []string{"client_credentials"}}, http.StatusCreated)
-			e.do(http.MethodPost, "/admin/users", map[string]any{"username": "user" + string(rune('a'+i)), "password": "pw"}, http.StatusCreated)
+			e.do(http.MethodPost, "/admin/users", map[string]any{"username": "user" + string(rune('a'+i)), "password": "pw-long-enough"}, http.StatusCreated)
 		}
 		for _, base := range []string{"/admin/clients?q=paged&limit=3", "/admin/users?q=user&limit=3", "/admin/audit?type=user.created&limit=3"} {
 			t.Run(base, func(t *testing.T) {

@@ -45,7 +45,7 @@ func TestUnlockRoutes(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
-		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "Alice", Password: "pw"})
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "Alice", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestUnlockRoutesRefuseUnknownAndUnauthorized(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		_, otherToken := e.clientToken("read:things")
-		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "bob", Password: "pw"})
+		u, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "bob", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -331,8 +331,8 @@ func TestDeleteClientForgetsConsentsAndRevokes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		alice, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "pw"})
-		bob, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "bob", Password: "pw"})
+		alice, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "pw-long-enough"})
+		bob, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "bob", Password: "pw-long-enough"})
 		for _, c := range []struct{ user, client string }{{alice.ID, "web"}, {bob.ID, "web"}, {alice.ID, "other"}} {
 			if err := st.UpsertConsent(ctx, storage.Consent{
 				UserID: c.user, ClientID: c.client, Scopes: []string{"openid"}, CreatedAt: testNow, UpdatedAt: testNow,

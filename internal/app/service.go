@@ -16,6 +16,8 @@ type Service struct {
 	ring  *secret.Keyring
 	pw    password.Params
 	now   func() time.Time
+	// minPassword is the password policy's minimum length (CheckPassword).
+	minPassword int
 }
 
 // New builds a Service. now may be nil (time.Now).
@@ -23,7 +25,7 @@ func New(store storage.Store, ring *secret.Keyring, pw password.Params, now func
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, ring: ring, pw: pw, now: now}
+	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength}
 }
 
 // PasswordParams are the argon2id parameters new hashes use.

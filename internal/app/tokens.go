@@ -2,13 +2,20 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sesameauth/sesame/storage"
 )
 
-// RevokeForUser revokes every grant issued to a user (as subject) with its
-// token rows; it returns how many grants were revoked.
+// This file is the one owner of "revoke access": every place that ends a
+// user's or a client's access (CLI, admin API, account page, password
+// change, disable, delete) comes through revokeUser or revokeGrants, so
+// grants, their tokens and their authorization codes always go together.
+
+// RevokeForUser ends a user's access: their browser sessions and every
+// grant issued to them (as subject) with its tokens and codes; it returns
+// how many grants were revoked.
 func (s *Service) RevokeForUser(ctx context.Context, actor, idOrUsername string) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(ctx context.Context) error {
@@ -16,7 +23,7 @@ func (s *Service) RevokeForUser(ctx context.Context, actor, idOrUsername string)
 		if err != nil {
 			return err
 		}
-		if n, err = s.revokeGrants(ctx, storage.GrantFilter{Subject: u.ID}, "revoked by administrator"); err != nil {
+		if n, err = s.revokeUser(ctx, u.ID, "revoked by administrator"); err != nil {
 			return err
 		}
 		return s.audit(ctx, actor, "token.revoked", "", u.ID, map[string]string{"by": "user", "grants_revoked": fmt.Sprint(n)})
@@ -36,6 +43,33 @@ func (s *Service) RevokeForClient(ctx context.Context, actor, clientID string) (
 			return err
 		}
 		return s.audit(ctx, actor, "token.revoked", clientID, "", map[string]string{"by": "client", "grants_revoked": fmt.Sprint(n)})
+	})
+	return n, err
+}
+
+// RevokeConsent ends what a user gave one client: every grant of the user
+// to the client with its tokens and codes, and the remembered consent, so
+// the next authorization asks again. It returns how many grants were
+// revoked; an error wrapping storage.ErrNotFound when there was neither a
+// grant nor a consent. actor is "user:<id>" on the account page.
+func (s *Service) RevokeConsent(ctx context.Context, actor, idOrUsername, clientID string) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		u, err := s.GetUser(ctx, idOrUsername)
+		if err != nil {
+			return err
+		}
+		if n, err = s.revokeGrants(ctx, storage.GrantFilter{Subject: u.ID, ClientID: clientID}, "consent revoked"); err != nil {
+			return err
+		}
+		err = s.store.DeleteConsent(ctx, u.ID, clientID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) && n == 0:
+			return &kindError{fmt.Sprintf("user %q has no consent or grant for client %q", u.Username, clientID), storage.ErrNotFound}
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return fmt.Errorf("delete consent: %w", err)
+		}
+		return s.audit(ctx, actor, "consent.revoked", clientID, u.ID, map[string]string{"grants_revoked": fmt.Sprint(n)})
 	})
 	return n, err
 }

@@ -32,7 +32,7 @@ func TestUnlockUserAndClient(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		ctx := context.Background()
 		svc := newService(t, st)
-		u, err := svc.CreateUser(ctx, "test", NewUser{Username: "Alice", Password: "pw"})
+		u, err := svc.CreateUser(ctx, "test", NewUser{Username: "Alice", Password: "pw-long-enough"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, in NewUser) (sto
 	if err != nil {
 		return storage.User{}, err
 	}
-	hash, err := s.hashPassword(in.Password)
+	hash, err := s.hashPassword(username, in.Password)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -67,14 +67,49 @@ func (s *Service) CreateUser(ctx context.Context, actor string, in NewUser) (sto
 	return u, nil
 }
 
-func (s *Service) hashPassword(pw string) (string, error) {
-	hash, err := password.Hash(pw, s.pw)
+// DefaultPasswordMinLength is the shortest password accepted unless the
+// operator sets SESAME_PASSWORD_MIN_LENGTH.
+const DefaultPasswordMinLength = 8
+
+// WithPasswordMinLength sets the password policy's minimum length in
+// characters (n < 1 keeps the current one). Call it before use.
+func (s *Service) WithPasswordMinLength(n int) *Service {
+	if n >= 1 {
+		s.minPassword = n
+	}
+	return s
+}
+
+// PasswordMinLength is the policy's minimum length, for a Service built
+// on a wrapped store that must apply the same policy.
+func (s *Service) PasswordMinLength() int { return s.minPassword }
+
+// CheckPassword is the one password policy, for every place a password is
+// set (web account page, CLI, admin API, user creation): not empty, at
+// least the configured number of characters, at most password.MaxLength
+// bytes, and not the username itself (compared trimmed and
+// case-insensitively, as usernames are).
+func (s *Service) CheckPassword(username, pw string) error {
 	switch {
-	case errors.Is(err, password.ErrEmpty):
-		return "", invalid("password", "", "must not be empty")
-	case errors.Is(err, password.ErrTooLong):
-		return "", invalid("password", "", fmt.Sprintf("must be at most %d bytes", password.MaxLength))
-	case err != nil:
+	case pw == "":
+		return invalid("password", "", "must not be empty")
+	case utf8.RuneCountInString(pw) < s.minPassword:
+		return invalid("password", "", fmt.Sprintf("must be at least %d characters", s.minPassword))
+	case len(pw) > password.MaxLength:
+		return invalid("password", "", fmt.Sprintf("must be at most %d bytes", password.MaxLength))
+	case username != "" && strings.EqualFold(strings.TrimSpace(pw), strings.TrimSpace(username)):
+		return invalid("password", "", "must not be the username")
+	}
+	return nil
+}
+
+// hashPassword applies the policy and hashes.
+func (s *Service) hashPassword(username, pw string) (string, error) {
+	if err := s.CheckPassword(username, pw); err != nil {
+		return "", err
+	}
+	hash, err := password.Hash(pw, s.pw)
+	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return hash, nil
@@ -105,25 +140,48 @@ func (s *Service) ListUsers(ctx context.Context, o storage.ListOptions) ([]stora
 	return users, next, nil
 }
 
-// SetPassword replaces a user's password. Existing sessions are kept: a
-// password change by an administrator is not by itself a compromise signal
-// (Disable is).
+// SetPassword replaces a user's password (CLI, admin API) and revokes the
+// user's access — every browser session and every grant with its tokens
+// and codes — since whoever knew the old password may hold them (issue 13
+// item 7).
 func (s *Service) SetPassword(ctx context.Context, actor, idOrUsername, pw string) error {
-	hash, err := s.hashPassword(pw)
+	return s.changePassword(ctx, actor, idOrUsername, pw, "user.password_set")
+}
+
+// ChangeOwnPassword is the self-service change on the account page: the
+// same policy and revocation as SetPassword. The caller gives the browser
+// that made the change a fresh session afterwards, so only the user's
+// other sessions end.
+func (s *Service) ChangeOwnPassword(ctx context.Context, userID, pw string) error {
+	return s.changePassword(ctx, "user:"+userID, userID, pw, "user.password_changed")
+}
+
+func (s *Service) changePassword(ctx context.Context, actor, idOrUsername, pw, event string) error {
+	u, err := s.GetUser(ctx, idOrUsername)
+	if err != nil {
+		return err
+	}
+	hash, err := s.hashPassword(u.Username, pw)
 	if err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		u, err := s.GetUser(ctx, idOrUsername)
+		// Re-read inside the transaction: a sign-in may have rehashed
+		// the old password meanwhile.
+		u, err := s.store.GetUser(ctx, u.ID)
 		if err != nil {
-			return err
+			return mapNotFound(err, "user", idOrUsername)
 		}
 		u.PasswordHash = hash
 		u.UpdatedAt = s.clock()
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return fmt.Errorf("update user: %w", mapNotFound(err, "user", idOrUsername))
 		}
-		return s.audit(ctx, actor, "user.password_set", "", u.ID, nil)
+		n, err := s.revokeUser(ctx, u.ID, "password changed")
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, actor, event, "", u.ID, map[string]string{"grants_revoked": fmt.Sprint(n)})
 	})
 }
 

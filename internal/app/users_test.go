@@ -17,15 +17,15 @@ func TestCreateUserValidation(t *testing.T) {
 		in    NewUser
 		field string
 	}{
-		{"empty username", NewUser{Username: "  ", Password: "pw"}, "username"},
-		{"username with space", NewUser{Username: "al ice", Password: "pw"}, "username"},
-		{"username with markup", NewUser{Username: "<b>", Password: "pw"}, "username"},
-		{"username too long", NewUser{Username: strings.Repeat("a", 65), Password: "pw"}, "username"},
-		{"bad email", NewUser{Username: "alice", Password: "pw", Email: "not-an-email"}, "email"},
-		{"email with display name", NewUser{Username: "alice", Password: "pw", Email: "Alice <a@example.com>"}, "email"},
+		{"empty username", NewUser{Username: "  ", Password: "pw-long-enough"}, "username"},
+		{"username with space", NewUser{Username: "al ice", Password: "pw-long-enough"}, "username"},
+		{"username with markup", NewUser{Username: "<b>", Password: "pw-long-enough"}, "username"},
+		{"username too long", NewUser{Username: strings.Repeat("a", 65), Password: "pw-long-enough"}, "username"},
+		{"bad email", NewUser{Username: "alice", Password: "pw-long-enough", Email: "not-an-email"}, "email"},
+		{"email with display name", NewUser{Username: "alice", Password: "pw-long-enough", Email: "Alice <a@example.com>"}, "email"},
 		{"empty password", NewUser{Username: "alice"}, "password"},
 		{"password too long", NewUser{Username: "alice", Password: strings.Repeat("x", 1025)}, "password"},
-		{"name with control char", NewUser{Username: "alice", Password: "pw", Name: "a\x00b"}, "name"},
+		{"name with control char", NewUser{Username: "alice", Password: "pw-long-enough", Name: "a\x00b"}, "name"},
 	}
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		svc := newService(t, st)
@@ -48,7 +48,7 @@ func TestDuplicateUsernameIsCaseInsensitive(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st storage.Store) {
 		ctx := context.Background()
 		svc := newService(t, st)
-		u, err := svc.CreateUser(ctx, "cli", NewUser{Username: " Alice.Smith@corp ", Password: "pw", Email: "alice@example.com"})
+		u, err := svc.CreateUser(ctx, "cli", NewUser{Username: " Alice.Smith@corp ", Password: "pw-long-enough", Email: "alice@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestDuplicateUsernameIsCaseInsensitive(t *testing.T) {
 			t.Fatalf("hash %q", u.PasswordHash)
 		}
 		before := countAudit(t, st)
-		_, err = svc.CreateUser(ctx, "cli", NewUser{Username: "alice.smith@CORP", Password: "other"})
+		_, err = svc.CreateUser(ctx, "cli", NewUser{Username: "alice.smith@CORP", Password: "other-password"})
 		if !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("want conflict, got %v", err)
 		}
@@ -89,10 +89,10 @@ func TestVerifyPassword(t *testing.T) {
 		ctx := context.Background()
 		svc := newService(t, st)
 		pws := NewPasswords(st, nil, fastParams, nil)
-		if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "right"}); err != nil {
+		if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "right-password"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "mallory", Password: "right"}); err != nil {
+		if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "mallory", Password: "right-password"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.DisableUser(ctx, "cli", "mallory"); err != nil {
@@ -102,15 +102,15 @@ func TestVerifyPassword(t *testing.T) {
 			name, user, pw string
 			ok             bool
 		}{
-			{"right password", "alice", "right", true},
-			{"username case-insensitive", "ALICE", "right", true},
+			{"right password", "alice", "right-password", true},
+			{"username case-insensitive", "ALICE", "right-password", true},
 			{"wrong password", "alice", "wrong", false},
 			{"empty password", "alice", "", false},
-			{"username trimmed", "  alice\t", "right", true},
+			{"username trimmed", "  alice\t", "right-password", true},
 			{"over-long password", "alice", strings.Repeat("r", password.MaxLength+1), false},
-			{"over-long username", strings.Repeat("a", MaxUsernameBytes+1), "right", false},
-			{"unknown user", "bob", "right", false},
-			{"disabled user", "mallory", "right", false},
+			{"over-long username", strings.Repeat("a", MaxUsernameBytes+1), "right-password", false},
+			{"unknown user", "bob", "right-password", false},
+			{"disabled user", "mallory", "right-password", false},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -128,25 +128,25 @@ func TestVerifyPassword(t *testing.T) {
 		}
 		t.Run("rehash on stronger params", func(t *testing.T) {
 			stronger := NewPasswords(st, nil, password.Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1}, nil)
-			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); err != nil {
+			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right-password"}); err != nil {
 				t.Fatal(err)
 			}
 			u, _ := st.GetUserByUsername(ctx, "alice")
 			if !strings.Contains(u.PasswordHash, "m=128,t=2,p=1") {
 				t.Fatalf("hash not upgraded: %s", u.PasswordHash)
 			}
-			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); err != nil {
+			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right-password"}); err != nil {
 				t.Fatalf("login after rehash: %v", err)
 			}
 		})
 		t.Run("set password", func(t *testing.T) {
-			if err := svc.SetPassword(ctx, "cli", "alice", "new one"); err != nil {
+			if err := svc.SetPassword(ctx, "cli", "alice", "new one!!"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right"}); !errors.Is(err, ErrInvalidCredentials) {
+			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right-password"}); !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatal("old password still works")
 			}
-			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "new one"}); err != nil {
+			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "alice", Password: "new one!!"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := svc.SetPassword(ctx, "cli", "nobody", "x"); !errors.Is(err, storage.ErrNotFound) {
@@ -205,8 +205,8 @@ func TestDisableAndDeleteRevoke(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		alice, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "pw"})
-		bob, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "bob", Password: "pw"})
+		alice, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "alice", Password: "pw-long-enough"})
+		bob, _ := svc.CreateUser(ctx, "cli", NewUser{Username: "bob", Password: "pw-long-enough"})
 		seedGrant(t, st, "req-alice", c.ID, alice.ID)
 		seedGrant(t, st, "req-bob", c.ID, bob.ID)
 		if err := st.CreateSession(ctx, storage.LoginSession{

@@ -49,6 +49,7 @@ type Config struct {
 	Argon2MemoryKiB   uint32
 	Argon2Iterations  uint32
 	Argon2Parallelism uint8
+	PasswordMinLength int // characters; the one policy of internal/app
 
 	AutoMigrate      bool
 	OpenRegistration bool
@@ -301,6 +302,8 @@ func (c *Config) Validate() error {
 func (c *Config) checkArgon2() error {
 	const minMemory, minCost = 7168, 7168 * 5
 	switch {
+	case c.PasswordMinLength < 1 || c.PasswordMinLength > 1024:
+		return fmt.Errorf("invalid SESAME_PASSWORD_MIN_LENGTH \"%d\": must be between 1 and 1024", c.PasswordMinLength)
 	case c.Argon2Parallelism < 1:
 		return fmt.Errorf("invalid SESAME_ARGON2_PARALLELISM \"%d\": must be at least 1", c.Argon2Parallelism)
 	case c.Argon2Iterations < 1:

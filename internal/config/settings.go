@@ -147,6 +147,8 @@ var settings = []Setting{
 		Kind: KindInt, set: integer(32, func(c *Config, n uint64) { c.Argon2Iterations = uint32(n) })},
 	{Env: "SESAME_ARGON2_PARALLELISM", Default: "1", Usage: "argon2id lanes",
 		Kind: KindInt, set: integer(8, func(c *Config, n uint64) { c.Argon2Parallelism = uint8(n) })},
+	{Env: "SESAME_PASSWORD_MIN_LENGTH", Default: "8", Usage: "shortest password accepted when one is set (web, CLI, admin API), in characters",
+		Kind: KindInt, set: integer(31, func(c *Config, n uint64) { c.PasswordMinLength = int(n) })},
 	{Env: "SESAME_AUTO_MIGRATE", Default: "true", Usage: "apply pending schema migrations at start-up (serve --no-migrate turns it off)",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Env: "SESAME_OPEN_REGISTRATION", Default: "false", Usage: "allow dynamic client registration without an initial access token",

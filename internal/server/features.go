@@ -151,7 +151,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		}
 	}
 	f.web, err = web.New(web.Deps{
-		Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
+		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle, DemoClientID: demoClient,
 	})
 	if err != nil {

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// the client at once (ops_clients.go).
 	s.App = app.New(s.announceClientWrites(s.Store), s.Ring, password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
-	}, s.now)
+	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength)
 
 	// 4. First-start demo data (SQLite only).
 	if err := s.bootstrapDemo(ctx); err != nil {
