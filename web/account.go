@@ -146,7 +146,7 @@ func (h *Handler) apps(ctx context.Context, userID string) ([]appInfo, error) {
 			scopes = append(scopes, sc)
 		}
 		sort.Slice(scopes, func(i, j int) bool { return scopeRank(scopes[i], scopes[j]) })
-		a.info.Scopes = scopeTitles(scopes)
+		a.info.Scopes = h.scopes.titles(scopes)
 		out = append(out, a.info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

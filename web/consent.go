@@ -115,7 +115,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		ClientURI:  safeURL(t.client.ClientURI),
 		PolicyURI:  safeURL(t.client.PolicyURI),
 		TermsURI:   safeURL(t.client.TermsURI),
-		Scopes:     describeScopes(t.req.Scopes),
+		Scopes:     h.scopes.describeAll(t.req.Scopes),
 
 		Initial:      initial(name),
 		RedirectHost: redirectHost(t.req.Query, t.client.RedirectURIs),

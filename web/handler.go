@@ -45,6 +45,9 @@ type Deps struct {
 	// DemoHTTPClient is used by the demo app to reach the issuer (nil →
 	// a client with a 10 s timeout).
 	DemoHTTPClient *http.Client
+	// ScopeDescriptions are the consent-page words for custom scopes
+	// (SESAME_SCOPE_DESCRIPTIONS: scope → what it lets an app do).
+	ScopeDescriptions map[string]string
 }
 
 // Handler serves the web UI.
@@ -58,6 +61,7 @@ type Handler struct {
 	passwords *app.Passwords
 	app       *app.Service
 	demo      *demoApp
+	scopes    scopeText
 }
 
 // New checks the dependencies and builds the handler.
@@ -88,6 +92,7 @@ func New(d Deps) (*Handler, error) {
 		log:      d.Logger,
 		params:   d.PasswordParams,
 		cop:      http.NewCrossOriginProtection(),
+		scopes:   scopeText(d.ScopeDescriptions),
 	}
 	h.app = d.App
 	h.passwords = d.Passwords

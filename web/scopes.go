@@ -15,27 +15,35 @@ var knownScopes = map[string]scopeInfo{
 	"offline_access": {Title: "Stay connected", Description: "Keep access when you are not using the app, until you remove it."},
 }
 
-func describeScope(s string) scopeInfo {
+// scopeText describes scopes: the standard ones in fixed words, custom
+// ones (api:read) by the operator's SESAME_SCOPE_DESCRIPTIONS, else by a
+// generic line.
+type scopeText map[string]string
+
+func (st scopeText) describe(s string) scopeInfo {
 	if i, ok := knownScopes[s]; ok {
 		i.Name = s
 		return i
 	}
+	if d, ok := st[s]; ok {
+		return scopeInfo{Name: s, Title: d, Description: "Permission “" + s + "”, as described by this service."}
+	}
 	return scopeInfo{Name: s, Title: "Use “" + s + "”", Description: "A permission defined by the app's provider."}
 }
 
-func describeScopes(scopes []string) []scopeInfo {
+func (st scopeText) describeAll(scopes []string) []scopeInfo {
 	out := make([]scopeInfo, 0, len(scopes))
 	for _, s := range scopes {
-		out = append(out, describeScope(s))
+		out = append(out, st.describe(s))
 	}
 	return out
 }
 
-// scopeTitles is the short form used on the account page.
-func scopeTitles(scopes []string) []string {
+// titles is the short form used on the account page.
+func (st scopeText) titles(scopes []string) []string {
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
-		out = append(out, describeScope(s).Title)
+		out = append(out, st.describe(s).Title)
 	}
 	return out
 }

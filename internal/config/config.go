@@ -81,8 +81,47 @@ type Config struct {
 	// not on Listen).
 	MetricsListen string
 
+	// ScopeDescriptions is the raw SESAME_SCOPE_DESCRIPTIONS; read it
+	// with ScopeTexts.
+	ScopeDescriptions string
+
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
+}
+
+// Limits of SESAME_SCOPE_DESCRIPTIONS: it is shown on every consent page.
+const (
+	maxScopeDescriptions    = 200
+	maxScopeDescriptionText = 200
+)
+
+// ScopeTexts parses SESAME_SCOPE_DESCRIPTIONS ("api:read=Read your
+// orders;api:write=Change them") into scope → text.
+func (c Config) ScopeTexts() (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(c.ScopeDescriptions, ";") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		scope, text, ok := strings.Cut(pair, "=")
+		scope, text = strings.TrimSpace(scope), strings.TrimSpace(text)
+		switch {
+		case !ok || scope == "" || text == "":
+			return nil, fmt.Errorf("invalid SESAME_SCOPE_DESCRIPTIONS: %q is not scope=text", pair)
+		case strings.ContainsAny(scope, " \t\""):
+			return nil, fmt.Errorf("invalid SESAME_SCOPE_DESCRIPTIONS: scope %q contains a space or quote", scope)
+		case len(text) > maxScopeDescriptionText:
+			return nil, fmt.Errorf("invalid SESAME_SCOPE_DESCRIPTIONS: text for %s is longer than %d bytes", scope, maxScopeDescriptionText)
+		}
+		if _, dup := out[scope]; dup {
+			return nil, fmt.Errorf("invalid SESAME_SCOPE_DESCRIPTIONS: %s given twice", scope)
+		}
+		out[scope] = text
+		if len(out) > maxScopeDescriptions {
+			return nil, fmt.Errorf("invalid SESAME_SCOPE_DESCRIPTIONS: more than %d scopes", maxScopeDescriptions)
+		}
+	}
+	return out, nil
 }
 
 // Default returns the built-in defaults (already valid).
@@ -284,6 +323,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid SESAME_RSA_KEY_BITS \"%d\": must be between 2048 and 8192", c.RSAKeyBits)
 	}
 	if err := c.checkArgon2(); err != nil {
+		return err
+	}
+	if _, err := c.ScopeTexts(); err != nil {
 		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

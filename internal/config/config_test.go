@@ -245,3 +245,18 @@ func TestDatabaseURLPasswordRedacted(t *testing.T) {
 		t.Fatalf("want an error without the password, got %v", err)
 	}
 }
+
+func TestScopeDescriptions(t *testing.T) {
+	c := Default()
+	c.ScopeDescriptions = " api:read = Read your orders ; api:write=Change your orders;"
+	got, err := c.ScopeTexts()
+	if err != nil || len(got) != 2 || got["api:read"] != "Read your orders" || got["api:write"] != "Change your orders" {
+		t.Fatalf("ScopeTexts = %v, %v", got, err)
+	}
+	for _, bad := range []string{"api:read", "=text", "api:read=", "a b=x", "x=1;x=2", "x=" + strings.Repeat("a", 201)} {
+		c.ScopeDescriptions = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SESAME_SCOPE_DESCRIPTIONS") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

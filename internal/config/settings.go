@@ -191,6 +191,8 @@ var settings = []Setting{
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.Metrics })},
 	{Env: "SESAME_METRICS_LISTEN", Default: "", Usage: "serve /metrics on this host:port only (e.g. 127.0.0.1:9090), not on SESAME_LISTEN; empty: on SESAME_LISTEN",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.MetricsListen })},
+	{Env: "SESAME_SCOPE_DESCRIPTIONS", Default: "", Usage: "consent-page words for custom scopes: scope=text pairs separated by ';' (e.g. api:read=Read your orders;api:write=Change your orders)",
+		Kind: KindString, set: str(func(c *Config) *string { return &c.ScopeDescriptions })},
 	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",

@@ -150,9 +150,14 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 			demoClient = DemoClientID
 		}
 	}
+	scopeTexts, err := cfg.ScopeTexts() // validated by config
+	if err != nil {
+		return nil, err
+	}
 	f.web, err = web.New(web.Deps{
 		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle, DemoClientID: demoClient,
+		ScopeDescriptions: scopeTexts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
