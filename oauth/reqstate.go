@@ -32,6 +32,10 @@ type reqState struct {
 	username string
 	// revokeReason is stored on the grant when this request revokes one.
 	revokeReason string
+	// revoking: this request is an RFC 7009 revocation. A rotated refresh
+	// token still names its family, so revoking it revokes the family
+	// (the client may hold it because a concurrent refresh just rotated it).
+	revoking bool
 	// codeSeen: the authorization code was already looked up once.
 	codeSeen bool
 	// grantExp is the expiry this request already wrote to each grant.

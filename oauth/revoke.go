@@ -18,6 +18,9 @@ import (
 func (h *Handler) revoke(c *gin.Context) {
 	r, w := c.Request, c.Writer
 	ctx, st := withState(r.Context())
+	st.mu.Lock()
+	st.revoking = true
+	st.mu.Unlock()
 	err := h.provider.NewRevocationRequest(ctx, r)
 	if serr := st.storeFailure(); serr != nil || errors.Is(err, fosite.ErrTemporarilyUnavailable) {
 		h.logger.ErrorContext(ctx, "oauth: revocation not stored", "err", serr, "cause", err)

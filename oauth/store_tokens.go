@@ -298,9 +298,14 @@ func (f *fositeStore) GetRefreshTokenSession(ctx context.Context, signature stri
 	if !rec.Active {
 		st := stateOf(ctx)
 		st.mu.Lock()
-		st.revokeReason = "refresh_reuse"
+		revoking := st.revoking
+		if !revoking {
+			st.revokeReason = "refresh_reuse"
+		}
 		st.mu.Unlock()
-		return r, fosite.ErrInactiveToken
+		if !revoking {
+			return r, fosite.ErrInactiveToken
+		}
 	}
 	if err := f.checkGrant(ctx, rec.RequestID); err != nil {
 		return r, err
@@ -334,7 +339,13 @@ func successorAAD(sigHash string) []byte { return []byte("sesame/refresh-success
 // the same token exactly one wins, the others get ErrSerializationFailure
 // (answered invalid_grant) and roll back. With a grace window the new pair
 // is sealed into the old row for idempotent retries.
-func (f *fositeStore) RotateRefreshToken(ctx context.Context, _ string, signature string) error {
+//
+// The grant row is locked first, as revocation does (store_revoke.go), so
+// a refresh and a revocation of one family queue instead of deadlocking.
+// The successor is sealed under a key bound to the presented token
+// (secret.SealBound): the row holds no usable token, only a value that
+// whoever presents the old token again can open.
+func (f *fositeStore) RotateRefreshToken(ctx context.Context, requestID string, signature string) error {
 	st := stateOf(ctx)
 	if !f.cfg.RotateRefreshTokens {
 		st.mu.Lock()
@@ -342,21 +353,27 @@ func (f *fositeStore) RotateRefreshToken(ctx context.Context, _ string, signatur
 		st.mu.Unlock()
 		return nil
 	}
+	if err := f.s.LockGrant(ctx, requestID); err != nil && !isNotFound(err) {
+		return f.fail(ctx, "lock grant", err)
+	}
 	h := secret.HashToken(signature)
 	var succ []byte
 	if f.cfg.RefreshReuseGrace > 0 {
 		st.mu.Lock()
 		s := successor{AccessToken: st.accessToken, RefreshToken: st.refreshToken}
 		st.mu.Unlock()
-		if ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.Requester); ok {
-			s.ExpiresAt = ar.GetSession().GetExpiresAt(fosite.AccessToken)
-			s.Scope = ar.GetGrantedScopes()
+		ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.Requester)
+		if !ok {
+			return fmt.Errorf("oauth: rotate refresh token: no access request in context")
 		}
+		s.ExpiresAt = ar.GetSession().GetExpiresAt(fosite.AccessToken)
+		s.Scope = ar.GetGrantedScopes()
 		b, err := json.Marshal(s)
 		if err != nil {
 			return fmt.Errorf("oauth: marshal successor: %w", err)
 		}
-		if succ, err = f.ring.Seal(b, successorAAD(h)); err != nil {
+		presented := ar.GetRequestForm().Get("refresh_token")
+		if succ, err = f.ring.SealBound(b, successorAAD(h), []byte(presented)); err != nil {
 			return fmt.Errorf("oauth: seal successor: %w", err)
 		}
 	}
@@ -364,10 +381,11 @@ func (f *fositeStore) RotateRefreshToken(ctx context.Context, _ string, signatur
 	return f.fail(ctx, "rotate refresh token", err)
 }
 
-// openSuccessor decodes a sealed successor.
-func (f *fositeStore) openSuccessor(rec storage.TokenRecord) (successor, error) {
+// openSuccessor decodes the successor sealed into rec for the presented
+// refresh token.
+func (f *fositeStore) openSuccessor(rec storage.TokenRecord, presented string) (successor, error) {
 	var s successor
-	b, err := f.ring.Open(rec.Successor, successorAAD(rec.Signature))
+	b, err := f.ring.OpenBound(rec.Successor, successorAAD(rec.Signature), []byte(presented))
 	if err != nil {
 		return s, err
 	}

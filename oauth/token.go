@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -42,13 +43,28 @@ func (h *Handler) token(c *gin.Context) {
 		}
 	}
 	if gt == "refresh_token" && h.cfg.RotateRefreshTokens && h.cfg.RefreshReuseGrace > 0 {
-		if h.replayWithinGrace(ctx, st, w, r) {
-			return
-		}
+		h.refreshInGrace(ctx, st, w, r)
+		return
 	}
+	ar, resp, _, err := h.exchange(ctx, st, r)
+	if err != nil {
+		h.writeTokenError(ctx, st, w, ar, err)
+		return
+	}
+	h.provider.WriteAccessResponse(ctx, w, ar, resp)
+	h.auditIssued(ctx, r, ar) // audit.go
+}
 
+// exchange runs a token request through fosite: validation
+// (NewAccessRequest) then issuance (NewAccessResponse). issuing reports
+// whether a failure happened in the issuance phase, whose writes a caller
+// holding an outer transaction must roll back (fosite's own rollback is a
+// no-op inside one); validation-phase writes, such as the revocation of a
+// family on refresh-token reuse, must be kept.
+func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (ar fosite.AccessRequester, resp fosite.AccessResponder, issuing bool, err error) {
+	gt := r.PostForm.Get("grant_type")
 	sess := newSession("", "", "")
-	ar, err := h.provider.NewAccessRequest(ctx, r, sess)
+	ar, err = h.provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		if ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() && errors.Is(err, fosite.ErrInvalidGrant) &&
 			(gt == "client_credentials" || gt == "password") {
@@ -56,18 +72,15 @@ func (h *Handler) token(c *gin.Context) {
 			// not authorized to use this grant type.
 			err = fosite.ErrUnauthorizedClient.WithHintf("Public clients cannot use the '%s' grant.", gt)
 		}
-		h.writeTokenError(ctx, st, w, ar, err)
-		return
+		return ar, nil, false, err
 	}
 	client := ar.GetClient()
 	if err := refreshScopeError(ar, r.PostForm.Get("scope")); err != nil {
-		h.writeTokenError(ctx, st, w, ar, err) // RFC 6749 §6 (refreshscope.go)
-		return
+		return ar, nil, false, err // RFC 6749 §6 (refreshscope.go)
 	}
 	s, ok := ar.GetSession().(*Session)
 	if !ok {
-		h.writeTokenError(ctx, st, w, ar, fosite.ErrServerError.WithDebugf("session is %T", ar.GetSession()))
-		return
+		return ar, nil, false, fosite.ErrServerError.WithDebugf("session is %T", ar.GetSession())
 	}
 	s.ClientID = client.GetID()
 	if ar.GetGrantTypes().ExactOne("client_credentials") || ar.GetGrantTypes().ExactOne("password") {
@@ -94,10 +107,9 @@ func (h *Handler) token(c *gin.Context) {
 	// The ID token alg also selects the at_hash digest (FOSITE.md §1.3).
 	s.IDTokenHeaders().Add("alg", h.clientIDTokenAlg(client))
 
-	resp, err := h.provider.NewAccessResponse(ctx, ar)
+	resp, err = h.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		h.writeTokenError(ctx, st, w, ar, err)
-		return
+		return ar, nil, true, err
 	}
 	st.mu.Lock()
 	keep := st.keepRefresh
@@ -106,8 +118,7 @@ func (h *Handler) token(c *gin.Context) {
 		// Rotation is off: hand the presented refresh token back.
 		resp.SetExtra("refresh_token", ar.GetRequestForm().Get("refresh_token"))
 	}
-	h.provider.WriteAccessResponse(ctx, w, ar, resp)
-	h.auditIssued(ctx, r, ar) // audit.go
+	return ar, resp, false, nil
 }
 
 // checkTokenForm applies the RFC 6749 checks fosite answers differently:
@@ -170,63 +181,146 @@ func (h *Handler) correctError(ctx context.Context, st *reqState, err error) err
 	return err
 }
 
-// replayWithinGrace answers a refresh request idempotently when the
-// presented token was rotated less than RefreshReuseGrace ago and its
-// successor is still the live token: the client gets the very same pair
-// again (a retry after a lost response, Hydra's graceful rotation).
-// Anything else goes through fosite, where reuse revokes the grant. It
-// returns true when it wrote the response.
-func (h *Handler) replayWithinGrace(ctx context.Context, st *reqState, w http.ResponseWriter, r *http.Request) bool {
-	presented := r.PostForm.Get("refresh_token")
+// errRollback makes refreshInGrace's transaction roll back after an
+// answer was already decided.
+var errRollback = errors.New("oauth: roll back")
+
+// refreshInGrace serves a rotating refresh with a grace window in one
+// transaction that first locks the family's grant row (LockGrant), so
+// concurrent refreshes of one token — on this instance or any other —
+// decide one after another on committed state:
+//   - the token is live: the usual rotation through fosite;
+//   - it was rotated less than RefreshReuseGrace ago and its successor is
+//     still live: the very same successor pair again (a retry after a lost
+//     response, a second tab, a process killed after its commit);
+//   - anything else goes through fosite, where a rotated token is reuse and
+//     revokes the family (RFC 9700 §4.14).
+//
+// The answer is written only after the commit: a client never holds a
+// token that was not stored. The audit row of the rotation is part of the
+// transaction.
+func (h *Handler) refreshInGrace(ctx context.Context, st *reqState, w http.ResponseWriter, r *http.Request) {
+	var (
+		ar     fosite.AccessRequester
+		resp   fosite.AccessResponder
+		answer error // the protocol error to send, if any
+		replay *successor
+	)
+	err := storage.InTx(ctx, h.store, func(ctx context.Context) error {
+		rec, found, err := h.lockRefreshFamily(ctx, r.PostForm.Get("refresh_token"))
+		if err != nil {
+			st.failStore(err)
+			return err
+		}
+		if found {
+			succ, handled, err := h.graceSuccessor(ctx, r, rec)
+			if handled {
+				replay, answer = succ, err
+				return nil
+			}
+		}
+		var issuing bool
+		ar, resp, issuing, answer = h.exchange(ctx, st, r)
+		if answer != nil {
+			if issuing || st.storeFailure() != nil {
+				return errRollback
+			}
+			return nil // keep what validation wrote: a reuse revocation
+		}
+		h.auditIssued(ctx, r, ar) // audit.go: in the rotation's transaction
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		st.failStore(fmt.Errorf("refresh transaction: %w", err))
+		if answer == nil {
+			answer = fosite.ErrTemporarilyUnavailable
+		}
+	}
+	if answer != nil {
+		h.writeTokenError(ctx, st, w, ar, answer)
+		return
+	}
+	if replay != nil {
+		out := fosite.NewAccessResponse()
+		out.SetAccessToken(replay.AccessToken)
+		out.SetTokenType("bearer")
+		out.SetExpiresIn(time.Until(replay.ExpiresAt).Round(time.Second))
+		out.SetScopes(replay.Scope)
+		out.SetExtra("refresh_token", replay.RefreshToken)
+		h.logger.InfoContext(ctx, "oauth: refresh retried within grace window")
+		h.provider.WriteAccessResponse(ctx, w, nil, out)
+		return
+	}
+	h.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// lockRefreshFamily locks the grant of the presented refresh token and
+// returns the token's row as committed once the lock is held. found is
+// false when there is no such token (fosite then answers).
+func (h *Handler) lockRefreshFamily(ctx context.Context, presented string) (storage.TokenRecord, bool, error) {
 	sig := h.strategy.RefreshTokenSignature(ctx, presented)
 	if sig == "" {
-		return false
+		return storage.TokenRecord{}, false, nil
 	}
-	rec, err := h.store.GetToken(ctx, storage.KindRefreshToken, secret.HashToken(sig))
-	if err != nil || rec.Active || rec.FirstUsedAt == nil || len(rec.Successor) == 0 {
-		// Errors are met again (and answered) by fosite.
-		return false
+	hash := secret.HashToken(sig)
+	rec, err := h.store.GetToken(ctx, storage.KindRefreshToken, hash)
+	if isNotFound(err) {
+		return rec, false, nil
+	} else if err != nil {
+		return rec, false, fmt.Errorf("get refresh token: %w", err)
 	}
-	if h.now().Sub(*rec.FirstUsedAt) > h.cfg.RefreshReuseGrace {
-		return false
+	if err := h.store.LockGrant(ctx, rec.RequestID); isNotFound(err) {
+		return rec, false, nil
+	} else if err != nil {
+		return rec, false, fmt.Errorf("lock grant: %w", err)
 	}
-	succ, err := h.adapter.openSuccessor(rec)
+	// Read again: a refresh that held the lock before us has committed.
+	rec, err = h.store.GetToken(ctx, storage.KindRefreshToken, hash)
 	if err != nil {
-		h.logger.WarnContext(ctx, "oauth: unreadable refresh successor", "err", err)
-		return false
+		return rec, false, fmt.Errorf("get refresh token: %w", err)
 	}
-	// The successor must still be the live refresh token: an older token
-	// (rotated twice) is reuse, not a retry.
-	next, err := h.store.GetToken(ctx, storage.KindRefreshToken, secret.HashToken(h.strategy.RefreshTokenSignature(ctx, succ.RefreshToken)))
-	if err != nil || !next.Active {
-		return false
+	return rec, true, nil
+}
+
+// graceSuccessor decides, with the family locked, whether rec is a token
+// rotated within the grace whose successor is still live; then it returns
+// that successor (handled) or the error to answer (handled, e.g. another
+// client presenting it). Not handled: fosite decides (live token, or reuse).
+func (h *Handler) graceSuccessor(ctx context.Context, r *http.Request, rec storage.TokenRecord) (*successor, bool, error) {
+	presented := r.PostForm.Get("refresh_token")
+	if rec.Active || rec.FirstUsedAt == nil || len(rec.Successor) == 0 ||
+		h.now().Sub(*rec.FirstUsedAt) > h.cfg.RefreshReuseGrace {
+		return nil, false, nil
 	}
 	// The signature matched; the key part must match it too.
 	if !strings.HasPrefix(presented, prefixRefreshToken) ||
 		h.strategy.hmac.Enigma.Validate(ctx, strings.TrimPrefix(presented, prefixRefreshToken)) != nil {
-		return false
+		return nil, false, nil
+	}
+	succ, err := h.adapter.openSuccessor(rec, presented)
+	if err != nil {
+		h.logger.WarnContext(ctx, "oauth: unreadable refresh successor", "err", err)
+		return nil, false, nil
+	}
+	// The successor must still be the live refresh token: an older token
+	// (rotated twice) is reuse, not a retry.
+	next, err := h.store.GetToken(ctx, storage.KindRefreshToken, secret.HashToken(h.strategy.RefreshTokenSignature(ctx, succ.RefreshToken)))
+	if err != nil && !isNotFound(err) {
+		return nil, true, h.adapter.fail(ctx, "get refresh successor", err)
+	}
+	if err != nil || !next.Active {
+		return nil, false, nil
 	}
 	// Only the client the token was issued to may retry.
 	client, err := h.provider.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
-		h.writeTokenError(ctx, st, w, nil, err)
-		return true
+		return nil, true, err
 	}
 	if client.GetID() != rec.ClientID {
-		h.writeTokenError(ctx, st, w, nil, fosite.ErrInvalidGrant.WithHint("The refresh token was issued to another client."))
-		return true
+		return nil, true, fosite.ErrInvalidGrant.WithHint("The refresh token was issued to another client.")
 	}
 	if err := h.adapter.checkGrant(ctx, rec.RequestID); err != nil {
-		h.writeTokenError(ctx, st, w, nil, fosite.ErrInvalidGrant.WithWrap(err))
-		return true
+		return nil, true, fosite.ErrInvalidGrant.WithWrap(err)
 	}
-	resp := fosite.NewAccessResponse()
-	resp.SetAccessToken(succ.AccessToken)
-	resp.SetTokenType("bearer")
-	resp.SetExpiresIn(time.Until(succ.ExpiresAt).Round(time.Second))
-	resp.SetScopes(succ.Scope)
-	resp.SetExtra("refresh_token", succ.RefreshToken)
-	h.logger.InfoContext(ctx, "oauth: refresh retried within grace window", "client_id", rec.ClientID)
-	h.provider.WriteAccessResponse(ctx, w, nil, resp)
-	return true
+	return &succ, true, nil
 }

@@ -223,6 +223,12 @@ type GrantStore interface {
 	// is left unchanged and no error is returned (refresh re-uses the id).
 	CreateGrant(ctx context.Context, g Grant) error
 	GetGrant(ctx context.Context, requestID string) (Grant, error)
+	// LockGrant holds the grant's row until the caller's transaction ends,
+	// so that every write to one family (refresh, revocation) queues in the
+	// same order: the grant first, then its tokens (two paths locking them
+	// in opposite orders deadlock on Postgres). Outside a transaction it
+	// only checks that the grant exists. ErrNotFound if absent.
+	LockGrant(ctx context.Context, requestID string) error
 	// TouchGrant sets LastUsedAt and raises ExpiresAt to at least expiresAt.
 	TouchGrant(ctx context.Context, requestID string, lastUsed, expiresAt time.Time) error
 	// RevokeGrant marks one grant revoked (idempotent: an already revoked

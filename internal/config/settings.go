@@ -127,7 +127,7 @@ var settings = []Setting{
 		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.AuthCodeLifetime })},
 	{Env: "SESAME_ROTATE_REFRESH_TOKENS", Default: "true", Usage: "rotate refresh tokens on use; reuse of a rotated token revokes the whole family",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.RotateRefreshTokens })},
-	{Env: "SESAME_REFRESH_REUSE_GRACE", Default: "0s", Usage: "retry window for a just-rotated refresh token (0 = strict)",
+	{Env: "SESAME_REFRESH_REUSE_GRACE", Default: "10s", Usage: "a just-rotated refresh token presented again within this window gets the same successor pair (0 = strict: any reuse revokes the family)",
 		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
 	{Env: "SESAME_REVOCATION_CACHE_TTL", Default: "1s", Usage: "longest a revocation made by another process without a notification (SQLite, the CLI) takes to reach introspection (0 = no cache)",
 		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.RevocationCacheTTL })},

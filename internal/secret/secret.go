@@ -34,6 +34,7 @@ const (
 	PurposeClientSecret = "sesame/v1/client-secret" // keyed hash of client secrets
 	PurposeTokenHMAC    = "sesame/v1/token-hmac"    // fosite GlobalSecret for opaque tokens
 	PurposeDRFToken     = "sesame/v1/drf-token"     // keyed hash of imported DRF token keys
+	PurposeBound        = "sesame/v1/bound"         // SealBound: keys that also need a holder's value
 )
 
 // ErrDecrypt is returned when no secret of the keyring opens a sealed value.
@@ -101,7 +102,35 @@ const sealVersion = 1
 // binds the ciphertext to its context (e.g. the key id), so a sealed value
 // cannot be moved to another row.
 func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
-	gcm, err := newGCM(k.Derive(PurposeAtRest))
+	return k.seal(k.Derive(PurposeAtRest), plaintext, aad)
+}
+
+// Open decrypts a value produced by Seal under the current or any old secret.
+func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
+	return k.open(sealed, aad, func(s []byte) []byte { return derive(s, PurposeAtRest) })
+}
+
+// SealBound is Seal under a key that also depends on bind, a value the
+// server does not keep (such as the refresh token a successor pair belongs
+// to): the database and the system secret together cannot open it, only
+// whoever presents bind again.
+func (k *Keyring) SealBound(plaintext, aad, bind []byte) ([]byte, error) {
+	return k.seal(boundKey(k.secrets[0], bind), plaintext, aad)
+}
+
+// OpenBound decrypts a value produced by SealBound with the same bind.
+func (k *Keyring) OpenBound(sealed, aad, bind []byte) ([]byte, error) {
+	return k.open(sealed, aad, func(s []byte) []byte { return boundKey(s, bind) })
+}
+
+func boundKey(secret, bind []byte) []byte {
+	m := hmac.New(sha256.New, derive(secret, PurposeBound))
+	m.Write(bind)
+	return m.Sum(nil)
+}
+
+func (k *Keyring) seal(key, plaintext, aad []byte) ([]byte, error) {
+	gcm, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +142,12 @@ func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
 	return gcm.Seal(out, nonce, plaintext, aad), nil
 }
 
-// Open decrypts a value produced by Seal under the current or any old secret.
-func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
+func (k *Keyring) open(sealed, aad []byte, keyOf func(secret []byte) []byte) ([]byte, error) {
 	if len(sealed) < 1 || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("secret: unknown sealed format")
 	}
 	for _, s := range k.secrets {
-		gcm, err := newGCM(derive(s, PurposeAtRest))
+		gcm, err := newGCM(keyOf(s))
 		if err != nil {
 			return nil, err
 		}

@@ -92,3 +92,36 @@ func BenchmarkVerifyClientSecret(b *testing.B) {
 		ring.VerifyClientSecret("s3cret", h)
 	}
 }
+
+func TestSealBound(t *testing.T) {
+	old, _ := New([]byte("an old secret that is long enough!!"))
+	k, err := New([]byte("a current secret that is long enough"), []byte("an old secret that is long enough!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad, bind := []byte("row-1"), []byte("sesame_rt_presented")
+	sealed, err := k.SealBound([]byte("pair"), aad, bind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.OpenBound(sealed, aad, bind); err != nil || string(got) != "pair" {
+		t.Fatalf("OpenBound = %q, %v", got, err)
+	}
+	if _, err := k.OpenBound(sealed, aad, []byte("sesame_rt_other")); err == nil {
+		t.Fatal("opened with another bind value")
+	}
+	if _, err := k.Open(sealed, aad); err == nil {
+		t.Fatal("a bound value opened without its bind value")
+	}
+	if _, err := k.OpenBound(sealed, []byte("row-2"), bind); err == nil {
+		t.Fatal("opened with another aad")
+	}
+	// Sealed under an old secret, still opens after rotation.
+	oldSealed, err := old.SealBound([]byte("pair"), aad, bind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.OpenBound(oldSealed, aad, bind); err != nil || string(got) != "pair" {
+		t.Fatalf("OpenBound of an old-secret value = %q, %v", got, err)
+	}
+}

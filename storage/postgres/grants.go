@@ -49,6 +49,17 @@ func (s *Store) GetGrant(ctx context.Context, requestID string) (storage.Grant, 
 	return g, nil
 }
 
+// LockGrant implements storage.GrantStore: a row lock (FOR UPDATE) that
+// lasts until the caller's transaction ends.
+func (s *Store) LockGrant(ctx context.Context, requestID string) error {
+	var one int
+	err := s.q(ctx).QueryRow(ctx, `SELECT 1 FROM grants WHERE request_id = $1 FOR UPDATE`, requestID).Scan(&one)
+	if err != nil {
+		return mapErr("lock grant", err)
+	}
+	return nil
+}
+
 // TouchGrant records a use of the family and extends its expiry (never
 // shortens it).
 func (s *Store) TouchGrant(ctx context.Context, requestID string, lastUsed, expiresAt time.Time) error {

@@ -40,6 +40,15 @@ func (s *Store) GetGrant(ctx context.Context, requestID string) (storage.Grant, 
 
 // TouchGrant sets LastUsedAt and raises ExpiresAt to at least expiresAt
 // (fixed-width time text makes MAX chronological); ErrNotFound if absent.
+// LockGrant implements storage.GrantStore. Every transaction here already
+// holds the database's write lock (BEGIN IMMEDIATE), so the grant is
+// locked with everything else: only its existence is checked.
+func (s *Store) LockGrant(ctx context.Context, requestID string) error {
+	var one int
+	err := s.q(ctx).QueryRowContext(ctx, `SELECT 1 FROM grants WHERE request_id = ?`, requestID).Scan(&one)
+	return wrap("lock grant", err)
+}
+
 func (s *Store) TouchGrant(ctx context.Context, requestID string, lastUsed, expiresAt time.Time) error {
 	const op = "touch grant"
 	n, err := s.execCount(ctx, op, `UPDATE grants SET last_used_at = ?, expires_at = MAX(expires_at, ?)

@@ -83,6 +83,7 @@ func brokenCalls(s storage.Store) []struct {
 		{"DeleteExpiredTokens", func(ctx context.Context) error { _, err := s.DeleteExpiredTokens(ctx, base, 10); return err }},
 		{"CreateGrant", func(ctx context.Context) error { return s.CreateGrant(ctx, grant("req-new", "u1", "c1")) }},
 		{"GetGrant", func(ctx context.Context) error { _, err := s.GetGrant(ctx, "req-1"); return err }},
+		{"LockGrant", func(ctx context.Context) error { return s.LockGrant(ctx, "req-1") }},
 		{"TouchGrant", func(ctx context.Context) error { return s.TouchGrant(ctx, "req-1", base, at(time.Hour)) }},
 		{"RevokeGrant", func(ctx context.Context) error { return s.RevokeGrant(ctx, "req-1", "x", base) }},
 		{"RevokeGrants", func(ctx context.Context) error {

@@ -64,6 +64,40 @@ func testGrants(t *testing.T, h Harness) {
 		checkRecord(t, "grant after the second create", first, got)
 	})
 
+	t.Run("lock holds the family until the locking transaction ends", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		ok(t, s.CreateGrant(ctx, grant("req-1", "user-1", "client-1")), "CreateGrant")
+		wantErr(t, s.LockGrant(ctx, "req-nope"), storage.ErrNotFound, "LockGrant of a missing grant")
+		locked, done := make(chan struct{}), make(chan error, 1)
+		touched := at(5 * time.Minute)
+		go func() {
+			done <- storage.InTx(ctx, s, func(ctx context.Context) error {
+				if err := s.LockGrant(ctx, "req-1"); err != nil {
+					return err
+				}
+				close(locked)
+				time.Sleep(200 * time.Millisecond)
+				return s.TouchGrant(ctx, "req-1", touched, at(time.Hour))
+			})
+		}()
+		<-locked
+		// A second locker must wait for the first to commit, and then see
+		// its write: this is what serialises refreshes of one family.
+		var seen time.Time
+		ok(t, storage.InTx(ctx, s, func(ctx context.Context) error {
+			if err := s.LockGrant(ctx, "req-1"); err != nil {
+				return err
+			}
+			g, err := s.GetGrant(ctx, "req-1")
+			seen = g.LastUsedAt
+			return err
+		}), "second LockGrant")
+		ok(t, <-done, "first transaction")
+		if d := seen.Sub(touched); d < -time.Millisecond || d > time.Millisecond { // Postgres keeps µs
+			t.Fatalf("the second locker read last_used_at %v before the first committed %v", seen, touched)
+		}
+	})
+
 	t.Run("touch sets last use and only ever raises expiry", func(t *testing.T) {
 		s, ctx := h.New(t), t.Context()
 		g := grant("req-1", "user-1", "client-1")

@@ -42,11 +42,30 @@ func TestRefreshTokenAttacks(t *testing.T) {
 		g := grant(s, "openid offline_access")
 		next := refresh(s, g.str("refresh_token"), "", a.ID, asec)
 		wantTokens(t, next)
+		// Once the successor was used, the first token is an old one: the
+		// default grace window (SESAME_REFRESH_REUSE_GRACE) does not cover it.
+		last := refresh(s, next.str("refresh_token"), "", a.ID, asec)
+		wantTokens(t, last)
 		wantError(t, refresh(s, g.str("refresh_token"), "", a.ID, asec), 400, "invalid_grant")
 		// The legitimate client's current tokens die with the family.
-		wantError(t, refresh(s, next.str("refresh_token"), "", a.ID, asec), 400, "invalid_grant")
-		if s.active(next.str("access_token"), a.ID, asec) {
+		wantError(t, refresh(s, last.str("refresh_token"), "", a.ID, asec), 400, "invalid_grant")
+		if s.active(last.str("access_token"), a.ID, asec) {
 			t.Fatal("access token of a revoked family is active")
+		}
+	})
+	t.Run("issue 21 a retry within the default grace gets the same pair, and no one else does", func(t *testing.T) {
+		s := s.with(t)
+		g := grant(s, "openid offline_access")
+		next := refresh(s, g.str("refresh_token"), "", a.ID, asec)
+		wantTokens(t, next)
+		wantError(t, refresh(s, g.str("refresh_token"), "", b.ID, bsec), 400, "invalid_grant")
+		retry := refresh(s, g.str("refresh_token"), "", a.ID, asec)
+		wantTokens(t, retry)
+		if retry.str("refresh_token") != next.str("refresh_token") || retry.str("access_token") != next.str("access_token") {
+			t.Fatal("a retry within the grace window got another pair")
+		}
+		if !s.active(next.str("access_token"), a.ID, asec) {
+			t.Fatal("the retry revoked the family")
 		}
 	})
 	t.Run("RFC9700-4.14.2 stolen refresh token used by another client", func(t *testing.T) {

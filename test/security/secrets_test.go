@@ -67,6 +67,12 @@ func TestNoSecretsInLogs(t *testing.T) {
 	rf := s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {pg.str("refresh_token")}}, mobile.ID, msec)
 	wantTokens(t, rf)
 	keep(rf.str("access_token"), rf.str("refresh_token"))
+	// A retry within the grace window (the same pair), the successor used,
+	// then reuse of the first token (the family revoked).
+	wantTokens(t, s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {pg.str("refresh_token")}}, mobile.ID, msec))
+	rf2 := s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rf.str("refresh_token")}}, mobile.ID, msec)
+	wantTokens(t, rf2)
+	keep(rf2.str("access_token"), rf2.str("refresh_token"))
 	wantError(t, s.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {pg.str("refresh_token")}}, mobile.ID, msec), 400, "invalid_grant")
 
 	// Client credentials (opaque), a wrong secret, introspection, revocation.
