@@ -452,7 +452,6 @@ func seeOther(w http.ResponseWriter, r *http.Request, location string) {
 }
 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	ref := ui.Error(w, http.StatusInternalServerError, "Something went wrong on our side",
-		"Sesame could not complete this request. Wait a minute and try again; if it keeps happening, give the reference below to the people running this service.", "server_error")
+	ref := ui.Error(w, http.StatusInternalServerError, "error.server.heading", "error.internal.advice", "server_error")
 	h.log.ErrorContext(r.Context(), "oidc: internal error", "ref", ref, "path", r.URL.Path, "err", err)
 }

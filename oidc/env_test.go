@@ -171,6 +171,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	gin.SetMode(gin.TestMode)
 	g := gin.New()
 	g.NoRoute(gin.WrapF(ui.NotFound)) // as internal/server does
+	g.Use(func(c *gin.Context) { ui.Negotiate(c.Writer, c.Request); c.Next() })
 	oh.Mount(g)
 	ih.Mount(g)
 	wh.Mount(g)

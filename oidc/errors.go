@@ -18,8 +18,8 @@ import (
 // and iss (RFC 9207) and use 303.
 func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	if serr := oauth.StoreFailure(ctx); serr != nil {
-		ref := ui.Error(w, http.StatusServiceUnavailable, "Sign-in is unavailable for a moment",
-			"Wait a minute, then go back to the app and sign in again.", "temporarily_unavailable")
+		ref := ui.Error(w, http.StatusServiceUnavailable, "error.unavailable.heading", "error.unavailable.advice",
+			"temporarily_unavailable")
 		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "ref", ref, "err", serr)
 		return
 	}
@@ -56,22 +56,17 @@ func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *
 // fosite's protocol text ("Client authentication failed (e.g., unknown
 // client, …)") goes to the log only.
 func plainAuthorizeError(code string) (heading, advice string) {
-	const contact = " If it keeps happening, contact the app's support and give them the reference below."
+	// Message keys of web/ui/messages/*.json.
 	switch code {
 	case fosite.ErrInvalidClient.ErrorField:
-		return "This app is not known here",
-			"The link that brought you here names an app that is not registered with this sign-in service. Go back to the app and try again." + contact
+		return "error.unknown_app.heading", "error.unknown_app.advice"
 	case fosite.ErrInvalidRequest.ErrorField, fosite.ErrInvalidRequestURI.ErrorField:
-		return "The app's sign-in link is not valid",
-			"The app sent you here with an incomplete or incorrect sign-in link, so you cannot sign in from it. Go back to the app and try again." + contact
+		return "error.bad_link.heading", "error.bad_link.advice"
 	case fosite.ErrUnauthorizedClient.ErrorField, fosite.ErrUnsupportedResponseType.ErrorField,
 		fosite.ErrInvalidScope.ErrorField:
-		return "This app cannot sign you in this way",
-			"The app asked for something it is not allowed to ask for, so nothing was shared with it. Go back to the app." + contact
+		return "error.not_allowed.heading", "error.not_allowed.advice"
 	case fosite.ErrServerError.ErrorField, fosite.ErrTemporarilyUnavailable.ErrorField:
-		return "Something went wrong on our side",
-			"Wait a minute, then go back to the app and sign in again." + contact
+		return "error.server.heading", "error.server.advice"
 	}
-	return "This sign-in cannot continue",
-		"Go back to the app and start signing in again." + contact
+	return "error.generic.heading", "error.generic.advice"
 }

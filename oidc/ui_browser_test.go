@@ -3,6 +3,8 @@ package oidc_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,4 +213,26 @@ func TestUIScreenshotsAndContrast(t *testing.T) {
 	run("confirm", chromedp.Click(chromedp.CSS(`button[aria-label="Remove access for Photo Printer"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`button.danger-solid`)))
 	capture("confirm")
+}
+
+// TestErrorPageInGerman: Accept-Language picks the page language, and the
+// plain-language error texts come from the catalogue.
+func TestErrorPageInGerman(t *testing.T) {
+	e := newEnv(t)
+	req, err := http.NewRequest("GET", e.issuer+"/oauth2/authorize?response_type=code&client_id=nope&scope=openid", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Language") != "de" || !strings.Contains(string(body), "Diese App ist hier nicht bekannt") ||
+		!strings.Contains(string(body), `<html lang="de">`) {
+		t.Fatalf("German error page: %s %s\n%s", resp.Status, resp.Header.Get("Content-Language"), body)
+	}
 }

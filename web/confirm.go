@@ -10,10 +10,11 @@ import (
 // account action. It needs no script: the account page links here with a
 // GET, and only this page's form POSTs to the action itself.
 type confirmData struct {
-	Heading, Message, Button string
-	Action                   string // POST target
-	CSRF                     string
-	ClientID                 string // for "revoke"
+	Name     string // the app, for "revoke"
+	ClientID string // for "revoke"; empty for "logout-all"
+	Action   string // POST target
+	CSRF     string
+	title    string
 }
 
 // accountConfirm is GET /account/confirm?action=revoke&client_id=… or
@@ -48,16 +49,12 @@ func (h *Handler) accountConfirm(w http.ResponseWriter, r *http.Request) {
 			seeOther(w, r, "/account")
 			return
 		}
-		d.Heading = "Remove access for " + name + "?"
-		d.Message = name + " will be signed out and its tokens will stop working. It will ask for your permission again the next time you use it."
-		d.Button, d.Action, d.ClientID = "Remove access", "/account/revoke", id
+		d.Name, d.ClientID, d.Action, d.title = name, id, "/account/revoke", "Remove access"
 	case "logout-all":
-		d.Heading = "Sign out everywhere?"
-		d.Message = "You will be signed out on every device and browser, including this one, and the apps you use will need you to sign in again."
-		d.Button, d.Action = "Sign out everywhere", "/account/logout-all"
+		d.Action, d.title = "/account/logout-all", "Sign out everywhere"
 	default:
 		seeOther(w, r, "/account")
 		return
 	}
-	ui.Render(w, http.StatusOK, "confirm", d.Button, d)
+	ui.Render(w, http.StatusOK, "confirm", d.title, d)
 }

@@ -84,6 +84,9 @@ type Config struct {
 	// ScopeDescriptions is the raw SESAME_SCOPE_DESCRIPTIONS; read it
 	// with ScopeTexts.
 	ScopeDescriptions string
+	// ThemeDir overrides the web pages' templates, stylesheet, logo and
+	// texts (web/ui.LoadTheme); "" for the built-in look.
+	ThemeDir string
 
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
@@ -327,6 +330,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.ScopeTexts(); err != nil {
 		return err
+	}
+	if c.ThemeDir != "" {
+		if st, err := os.Stat(c.ThemeDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("invalid SESAME_THEME_DIR %q: not a directory", c.ThemeDir)
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("invalid SESAME_LOG_FORMAT %q: must be text or json", c.LogFormat)

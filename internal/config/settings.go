@@ -193,6 +193,8 @@ var settings = []Setting{
 		Kind: KindString, set: str(func(c *Config) *string { return &c.MetricsListen })},
 	{Env: "SESAME_SCOPE_DESCRIPTIONS", Default: "", Usage: "consent-page words for custom scopes: scope=text pairs separated by ';' (e.g. api:read=Read your orders;api:write=Change your orders)",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.ScopeDescriptions })},
+	{Env: "SESAME_THEME_DIR", Default: "", Usage: "directory whose templates/, static/sesame.css, static/logo.svg|png and messages/<lang>.json override the built-in pages (the product name is the message brand)",
+		Kind: KindString, set: str(func(c *Config) *string { return &c.ThemeDir })},
 	{Env: "SESAME_LOG_FORMAT", Default: "text", Usage: "log format: text or json",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Env: "SESAME_LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error",

@@ -22,13 +22,23 @@ func newEngine(logger *slog.Logger) *gin.Engine {
 	// operator configures proxies explicitly.
 	_ = e.SetTrustedProxies(nil)
 	e.HandleMethodNotAllowed = true
-	e.Use(recoverJSON(logger), requestLog(logger))
+	e.Use(recoverJSON(logger), requestLog(logger), negotiateLanguage)
 	// A person following a bad link gets a page; API clients JSON.
 	e.NoRoute(gin.WrapF(ui.NotFound))
 	e.NoMethod(func(c *gin.Context) {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "error_description": "method not allowed on this endpoint"})
 	})
 	return e
+}
+
+// negotiateLanguage picks the page language (ui_locales, Accept-Language)
+// for requests from a browser; API clients, which do not ask for HTML,
+// skip it, so the token and introspection paths pay nothing.
+func negotiateLanguage(c *gin.Context) {
+	if strings.Contains(c.Request.Header.Get("Accept"), "text/html") {
+		ui.Negotiate(c.Writer, c.Request)
+	}
+	c.Next()
 }
 
 // requestLog logs one line per request. Only the path is logged, never the

@@ -21,6 +21,7 @@ import (
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/dial"
+	"github.com/sesameauth/sesame/web/ui"
 )
 
 // Server holds every long-lived dependency of the running process.
@@ -72,6 +73,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		}
 		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
+
+	// The look of the pages: a broken theme stops start-up before any
+	// database work, like bad TLS material.
+	theme, err := ui.LoadTheme(cfg.ThemeDir)
+	if err != nil {
+		return nil, fmt.Errorf("invalid SESAME_THEME_DIR %q: %w", cfg.ThemeDir, err)
+	}
+	ui.Use(theme)
 
 	// 2. Store and schema.
 	if s.Store, s.Migrator, err = dial.Open(ctx, cfg.DatabaseURL); err != nil {

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"embed"
 	"fmt"
-	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -29,60 +27,10 @@ const StylesheetPath = "/static/sesame.css"
 // client's redirect URI.
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'"
 
-var pages = map[string]*template.Template{}
-
-var funcs = template.FuncMap{
-	"date": func(t time.Time) string { return When(t, time.Now()) },
-	"join": strings.Join,
-}
-
-func init() {
-	entries, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range entries {
-		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", e))
-	}
-}
-
 // When formats a time for people wherever they are: relative ("3 hours
 // ago") with the exact time in UTC, the offset named ("2 Jan 2026 15:04
 // UTC+00:00"). The server cannot know the browser's zone without script.
-func When(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	abs := t.UTC().Format("2 Jan 2006 15:04 UTC")
-	d := now.Sub(t)
-	var rel string
-	switch {
-	case d < 0:
-		return abs
-	case d < time.Minute:
-		rel = "just now"
-	case d < time.Hour:
-		rel = plural(int(d/time.Minute), "minute") + " ago"
-	case d < 48*time.Hour:
-		rel = plural(int(d/time.Hour), "hour") + " ago"
-	case d < 60*24*time.Hour:
-		rel = plural(int(d/(24*time.Hour)), "day") + " ago"
-	default:
-		return abs
-	}
-	return rel + " (" + abs + ")"
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
-}
+func When(t, now time.Time) string { return current().when(DefaultLanguage, t, now) }
 
 // Page is the data every template receives.
 type Page struct {
@@ -93,7 +41,17 @@ type Page struct {
 
 // Render writes page with status. Security headers are set here so no
 // page can forget them.
+// The language is the one Negotiate put in Content-Language (English if
+// none); title and Go-supplied texts are translated when the catalogue
+// has them.
 func Render(w http.ResponseWriter, status int, page, title string, data any) {
+	theme := current()
+	lang := w.Header().Get("Content-Language")
+	pages, ok := theme.pages[lang]
+	if !ok {
+		lang, pages = DefaultLanguage, theme.pages[DefaultLanguage]
+		w.Header().Set("Content-Language", lang)
+	}
 	t, ok := pages[page]
 	if !ok {
 		panic(fmt.Sprintf("ui: unknown page %q", page))
@@ -191,17 +149,25 @@ func SignedOut(w http.ResponseWriter) {
 	Render(w, http.StatusOK, "signedout", "Signed out", nil)
 }
 
-// Static serves the embedded stylesheet (and anything else under static/).
+// LogoPath is where a theme's logo is served.
+const LogoPath = "/static/logo"
+
+// Static serves the theme's stylesheet and logo under /static/.
 func Static() http.Handler {
-	sub, err := fs.Sub(staticFS, "static")
-	if err != nil {
-		panic(err)
-	}
-	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := current()
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		fsrv.ServeHTTP(w, r)
+		switch {
+		case r.URL.Path == StylesheetPath:
+			w.Header().Set("Content-Type", "text/css; charset=utf-8")
+			_, _ = w.Write(t.css)
+		case r.URL.Path == LogoPath && t.logo != nil:
+			w.Header().Set("Content-Type", t.logoType)
+			_, _ = w.Write(t.logo)
+		default:
+			http.NotFound(w, r)
+		}
 	})
 }
 

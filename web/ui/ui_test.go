@@ -3,6 +3,8 @@ package ui
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,8 +19,8 @@ var samples = map[string]any{
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
 	"notfound": nil,
 	"confirm": struct {
-		Heading, Message, Button, Action, CSRF, ClientID string
-	}{"Remove access for App?", "It stops working.", "Remove access", "/account/revoke", "tok", "c"},
+		Name, ClientID, Action, CSRF string
+	}{"App", "c", "/account/revoke", "tok"},
 	"signedout": nil,
 	"logout": struct {
 		ClientName, CSRF string
@@ -53,7 +55,7 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 	}{"alice", "Alice", "a@example.com", []app{{ClientID: "c", Name: "App", Scopes: []string{"a"}, GrantedAt: time.Now()}}, "tok", "Done.", ""}
 	labelFor := regexp.MustCompile(`<label for="([^"]+)"`)
 	inputID := regexp.MustCompile(`<input id="([^"]+)"[^>]*type="(?:text|password|checkbox)"`)
-	for name := range pages {
+	for name := range current().pages[DefaultLanguage] {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			Render(rec, http.StatusOK, name, "Title", samples[name])
@@ -145,4 +147,128 @@ func TestFavicon(t *testing.T) {
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(rec.Body.String(), "<svg") {
 		t.Fatalf("favicon: %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
+}
+
+var keyUse = regexp.MustCompile(`\{\{t "([a-z_.]+)"`)
+
+// TestEveryTextIsInEveryCatalogue: each key a template uses exists in
+// every shipped language, and the catalogues have the same keys.
+func TestEveryTextIsInEveryCatalogue(t *testing.T) {
+	th := current()
+	if len(th.langs) < 2 {
+		t.Fatalf("languages: %v", th.langs)
+	}
+	entries, _ := templateFS.ReadDir("templates")
+	for _, e := range entries {
+		b, _ := templateFS.ReadFile("templates/" + e.Name())
+		for _, m := range keyUse.FindAllStringSubmatch(string(b), -1) {
+			for _, lang := range th.langs {
+				if _, ok := th.messages[lang][m[1]]; !ok {
+					t.Errorf("%s: key %q missing from messages/%s.json", e.Name(), m[1], lang)
+				}
+			}
+		}
+	}
+	for k := range th.messages["en"] {
+		if _, ok := th.messages["de"][k]; !ok {
+			t.Errorf("messages/de.json lacks %q", k)
+		}
+	}
+}
+
+func TestLanguageNegotiation(t *testing.T) {
+	for _, tt := range []struct{ query, cookie, accept, want string }{
+		{"", "", "", "en"},
+		{"", "", "de-CH,de;q=0.9,en;q=0.8", "de"},
+		{"", "", "fr-FR,fr;q=0.9", "en"},
+		{"ui_locales=de", "", "en-US", "de"},
+		{"ui_locales=fr+de", "", "en", "de"},
+		{"", "de", "en", "de"},
+		{"ui_locales=en", "de", "de", "en"},
+	} {
+		r := httptest.NewRequest("GET", "/login?"+tt.query, nil)
+		if tt.accept != "" {
+			r.Header.Set("Accept-Language", tt.accept)
+		}
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: localeCookie, Value: tt.cookie})
+		}
+		if got := Language(r); got != tt.want {
+			t.Errorf("%+v: %s", tt, got)
+		}
+	}
+}
+
+func TestGermanPage(t *testing.T) {
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/login?ui_locales=de", nil)
+	Negotiate(rec, r)
+	Render(rec, http.StatusOK, "login", "Sign in", samples["login"])
+	body := rec.Body.String()
+	for _, want := range []string{`<html lang="de">`, "<title>Anmelden · Sesame</title>", "Benutzername", "Benutzername oder Passwort ist falsch."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("German login page lacks %q", want)
+		}
+	}
+	if c := rec.Result().Cookies(); len(c) != 1 || c[0].Name != localeCookie || c[0].Value != "de" || !c[0].HttpOnly {
+		t.Errorf("ui_locales not remembered: %v", c)
+	}
+}
+
+func TestThemeDirOverrides(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("messages/en.json", `{"brand": "Acme ID", "login.heading": "Welcome back"}`)
+	write("static/sesame.css", "body{background:#123}")
+	write("static/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+	write("templates/notfound.html", `{{define "content"}}<h1>Lost?</h1>{{end}}`)
+	th, err := LoadTheme(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := current()
+	Use(th)
+	defer Use(old)
+
+	rec := httptest.NewRecorder()
+	Render(rec, http.StatusOK, "login", "Sign in", samples["login"])
+	body := rec.Body.String()
+	for _, want := range []string{"Acme ID", "Welcome back", `src="/static/logo"`, "Password"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("themed login page lacks %q", want)
+		}
+	}
+	rec = httptest.NewRecorder()
+	NotFound(rec, htmlRequest())
+	if !strings.Contains(rec.Body.String(), "<h1>Lost?</h1>") || !strings.Contains(rec.Body.String(), "Acme ID") {
+		t.Errorf("template override not used: %s", rec.Body)
+	}
+	for path, want := range map[string]string{StylesheetPath: "body{background:#123}", LogoPath: "<svg"} {
+		rec = httptest.NewRecorder()
+		Static().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), want) {
+			t.Errorf("%s: %d %q", path, rec.Code, rec.Body)
+		}
+	}
+
+	write("templates/login.html", `{{define "content"}}{{.Nope`)
+	if _, err := LoadTheme(dir); err == nil || !strings.Contains(err.Error(), "login") {
+		t.Errorf("broken template accepted: %v", err)
+	}
+	if _, err := LoadTheme(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing theme dir accepted")
+	}
+}
+
+func htmlRequest() *http.Request {
+	r := httptest.NewRequest("GET", "/nope", nil)
+	r.Header.Set("Accept", "text/html")
+	return r
 }
