@@ -34,10 +34,10 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowserEndToEnd drives a real headless Chromium through the login,
-// consent, account and logout pages (no JavaScript on our side: the
-// browser only submits forms and follows redirects).
-func TestBrowserEndToEnd(t *testing.T) {
+// newChrome starts a headless Chromium for one test (skipped when none is
+// installed, except under CI) and returns its context, bounded by timeout.
+func newChrome(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	exe := chromiumPath()
 	if exe == "" {
 		if os.Getenv("CI") != "" {
@@ -45,10 +45,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		}
 		t.Skip("chromium not installed (apt-get install -y chromium); CI unset")
 	}
-	e := newEnv(t)
-	shots := screenshotDir(t)
-
-	opts := []chromedp.ExecAllocatorOption{
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
@@ -60,14 +57,21 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 1000),
-	}
+	}, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(bctx, timeout)
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	return ctx
+}
+
+// TestBrowserEndToEnd drives a real headless Chromium through the login,
+// consent, account and logout pages (no JavaScript on our side: the
+// browser only submits forms and follows redirects).
+func TestBrowserEndToEnd(t *testing.T) {
+	ctx := newChrome(t, 60*time.Second, chromedp.WindowSize(900, 1000))
+	e := newEnv(t)
+	shots := screenshotDir(t)
 
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

@@ -74,13 +74,7 @@ func colorScheme(v string) chromedp.Action[chromedp.Void] {
 // borders, the focus ring of every element Tab reaches) and saves
 // screenshots (docs/img with SESAME_UPDATE_SCREENSHOTS=1). About 15 s.
 func TestUIScreenshotsAndContrast(t *testing.T) {
-	exe := chromiumPath()
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required under CI (apt-get install -y chromium)")
-		}
-		t.Skip("chromium not installed (apt-get install -y chromium); CI unset")
-	}
+	ctx := newChrome(t, 120*time.Second)
 	e := newEnv(t)
 	shots := screenshotDir(t)
 	// A self-registered client with a logo that cannot load: the consent
@@ -90,16 +84,6 @@ func TestUIScreenshotsAndContrast(t *testing.T) {
 		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile", "email", "offline_access"},
 		LogoURI: "https://logo.invalid/logo.png", RegistrationTokenHash: "registered-by-dcr"})
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 120*time.Second)
-	defer cancel()
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
