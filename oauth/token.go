@@ -51,6 +51,9 @@ func (h *Handler) token(c *gin.Context) {
 		h.writeTokenError(ctx, st, w, ar, err)
 		return
 	}
+	if afterRefreshCommit != nil && gt == "refresh_token" {
+		afterRefreshCommit() // crashhook.go: fault tests only
+	}
 	h.provider.WriteAccessResponse(ctx, w, ar, resp)
 	h.auditIssued(ctx, r, ar) // audit.go
 }
@@ -239,6 +242,9 @@ func (h *Handler) refreshInGrace(ctx context.Context, st *reqState, w http.Respo
 	if answer != nil {
 		h.writeTokenError(ctx, st, w, ar, answer)
 		return
+	}
+	if afterRefreshCommit != nil && replay == nil {
+		afterRefreshCommit() // crashhook.go: fault tests only
 	}
 	if replay != nil {
 		out := fosite.NewAccessResponse()

@@ -51,7 +51,8 @@ func newCLI(t *testing.T, databaseURL string, extraEnv ...string) *cli {
 	}
 	env = append(env, "SESAME_DATABASE_URL="+databaseURL,
 		// Cheapest argon2 cost config accepts, to keep the suite quick.
-		"SESAME_ARGON2_MEMORY_KIB=7168", "SESAME_ARGON2_ITERATIONS=5")
+		"SESAME_ARGON2_MEMORY_KIB=7168", "SESAME_ARGON2_ITERATIONS=5",
+		"SESAME_SHUTDOWN_DELAY=0") // serve tests stop the server at once
 	env = append(env, extraEnv...)
 	return &cli{t: t, dir: t.TempDir(), env: env}
 }

@@ -55,6 +55,7 @@ type Config struct {
 	OpenRegistration bool
 	Demo             bool
 	ShutdownTimeout  time.Duration
+	ShutdownDelay    time.Duration // serve on with /readyz 503 before draining
 
 	TrustedProxies        string // comma-separated IPs/CIDRs
 	RateLimitEnabled      bool
@@ -288,6 +289,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			return fmt.Errorf("invalid %s %q: must be greater than 0", d.env, d.v)
 		}
+	}
+	if c.ShutdownDelay < 0 {
+		return fmt.Errorf("invalid SESAME_SHUTDOWN_DELAY %q: must not be negative", c.ShutdownDelay)
 	}
 	if c.RefreshReuseGrace < 0 {
 		return fmt.Errorf("invalid SESAME_REFRESH_REUSE_GRACE %q: must not be negative", c.RefreshReuseGrace)

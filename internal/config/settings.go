@@ -157,6 +157,8 @@ var settings = []Setting{
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.Demo })},
 	{Env: "SESAME_SHUTDOWN_TIMEOUT", Default: "15s", Usage: "how long in-flight requests may run after SIGTERM",
 		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "SESAME_SHUTDOWN_DELAY", Default: "5s", Usage: "after SIGTERM, keep serving this long while /readyz answers 503 so load balancers stop sending requests, then drain (0 = drain at once)",
+		Kind: KindDuration, set: dur(func(c *Config) *time.Duration { return &c.ShutdownDelay })},
 	{Env: "SESAME_TRUSTED_PROXIES", Default: "", Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: none)",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.TrustedProxies })},
 	{Env: "SESAME_RATE_LIMIT_ENABLED", Default: "true", Usage: "per-client-IP request rate limits on the public endpoints (429 + Retry-After); false for benchmarks",

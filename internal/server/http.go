@@ -139,6 +139,10 @@ const readyTimeout = 2 * time.Second
 
 // readyz says whether the store answers, for load balancers.
 func (s *Server) readyz(c *gin.Context) {
+	if s.draining.Load() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "draining"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
@@ -147,4 +151,15 @@ func (s *Server) readyz(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// closeWhileDraining asks clients to open a new connection (to another
+// instance) once shutdown has begun: a response with Connection: close
+// ends its connection after it is written, so no request is ever sent on
+// a connection the server is about to close as idle.
+func (s *Server) closeWhileDraining(c *gin.Context) {
+	if s.draining.Load() {
+		c.Header("Connection", "close")
+	}
+	c.Next()
 }

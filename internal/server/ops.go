@@ -101,6 +101,7 @@ func (s *Server) attachOps() {
 	// After the metrics middleware, so refused methods are counted (as
 	// "other"), before every protection and route.
 	s.Engine.Use(refuseUnknownMethods())
+	s.Engine.Use(s.closeWhileDraining)
 	if s.ops.metrics != nil && s.metricsLn == nil {
 		s.Engine.GET("/metrics", gin.WrapH(s.ops.metrics.Handler()))
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,6 +42,10 @@ type Server struct {
 	ops       *ops         // metrics, event bus, janitor (ops.go)
 	metricsLn net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
 	closeOnce sync.Once
+	// draining is set when shutdown begins: /readyz answers 503 and every
+	// response closes its connection (http.go), while the server still
+	// serves for ShutdownDelay.
+	draining atomic.Bool
 }
 
 // Option adjusts New.
@@ -237,6 +242,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	// Go's Shutdown closes idle keep-alive connections at once, and a
+	// request a client was just sending on one gets a reset. First tell
+	// the load balancer (/readyz 503) and the clients (Connection: close)
+	// and keep serving until they have moved on.
+	s.draining.Store(true)
+	if d := s.Config.ShutdownDelay; d > 0 {
+		s.Logger.Info("draining: /readyz answers 503; serving on before shutdown", "delay", d)
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(d):
+		}
 	}
 	s.Logger.Info("shutting down", "timeout", s.Config.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)

@@ -46,6 +46,7 @@ func testConfig(t *testing.T, dir string) config.Config {
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "sesame.db")
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownDelay = 0 // tests stop servers at once
 	return cfg
 }
 

@@ -34,6 +34,7 @@ func baseConfig(databaseURL, issuer string) config.Config {
 	cfg.RateLimitEnabled = false
 	cfg.Argon2MemoryKiB, cfg.Argon2Iterations = 7168, 5
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownDelay = 0 // tests stop servers at once
 	cfg.LogLevel = "warn"
 	return cfg
 }

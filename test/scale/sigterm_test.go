@@ -63,6 +63,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		"SESAME_DEMO=false",
 		"SESAME_RATE_LIMIT_ENABLED=false",
 		"SESAME_SHUTDOWN_TIMEOUT=20s",
+		"SESAME_SHUTDOWN_DELAY=1s",
 		"SESAME_LOG_LEVEL=warn",
 	)
 	create := exec.Command(bin, "clients", "create", "--name", "load", "--grant-types", "client_credentials", "--scopes", "read", "--json")

@@ -71,6 +71,7 @@ func baseConfig(t *testing.T) config.Config {
 	cfg.RateLimitEnabled = false
 	cfg.LogFormat, cfg.LogLevel = "json", "debug"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownDelay = 0 // tests stop servers at once
 	cfg.KeyRotationInterval = 0
 	cfg.IDTokenSigningAlg = "ES256" // RSA key generation is slow under -race
 	return cfg
