@@ -73,6 +73,9 @@ func (h *Handler) personalRequest(ctx context.Context, userID, clientID string, 
 	sess := newSession(u.ID, u.Username, clientID)
 	sess.SetExpiresAt(fosite.AccessToken, exp)
 	sess.AccessTokenFormat = FormatOpaque
+	if err := h.grantGroups(ctx, sess, scopes); err != nil {
+		return nil, err
+	}
 	req := &fosite.Request{
 		ID: id, RequestedAt: requestedAt, Client: client,
 		RequestedScope: scopes, GrantedScope: scopes,

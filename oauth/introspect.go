@@ -25,6 +25,7 @@ type introspection struct {
 	Aud       []string `json:"aud,omitempty"`
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
 }
 
 // introspect is POST /oauth2/introspect (RFC 7662). The caller
@@ -94,6 +95,7 @@ func (h *Handler) introspect(c *gin.Context) {
 		Aud:      ar.GetGrantedAudience(),
 		Iss:      h.cfg.Issuer,
 		TokenUse: string(tu),
+		Groups:   sess.Groups(),
 	}
 	if !ar.GetRequestedAt().IsZero() {
 		resp.Iat = ar.GetRequestedAt().Unix()

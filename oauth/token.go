@@ -107,6 +107,14 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 		s.Username = st.username
 		st.mu.Unlock()
 	}
+	if ar.GetGrantTypes().ExactOne("password") || ar.GetGrantTypes().ExactOne("refresh_token") {
+		// The user's groups as of this token (groups.go); a refresh
+		// takes them again, so a membership change reaches new tokens.
+		if err := h.grantGroups(ctx, s, ar.GetGrantedScopes()); err != nil {
+			st.failStore(err)
+			return ar, nil, false, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+		}
+	}
 	// The ID token alg also selects the at_hash digest (FOSITE.md §1.3).
 	s.IDTokenHeaders().Add("alg", h.clientIDTokenAlg(client))
 

@@ -434,7 +434,13 @@ func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, r *http.Req
 	for _, aud := range audienceFor(ar) {
 		ar.GrantAudience(aud)
 	}
-	sess := h.newSession(u, ls, a.client.ID, []string(ar.GetGrantedScopes()), requestedAt)
+	groups, err := h.oauth.GroupsFor(ctx, u.ID, ar.GetGrantedScopes())
+	if err != nil {
+		h.log.ErrorContext(ctx, "oidc: load the user's groups", "err", err)
+		h.authorizeError(ctx, w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+		return
+	}
+	sess := h.newSession(u, ls, a.client.ID, []string(ar.GetGrantedScopes()), groups, requestedAt)
 	resp, err := h.provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		h.authorizeError(ctx, w, r, ar, err)

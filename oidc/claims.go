@@ -13,8 +13,17 @@ import (
 
 // userClaims maps the standard scopes to claims of the user record (OIDC
 // Core §5.4). sub is always present.
-func userClaims(u storage.User, scopes []string) map[string]any {
+//
+// groups are the user's groups, given only with the groups scope (nil
+// otherwise); an empty list is sent as [] so clients see the claim's type.
+func userClaims(u storage.User, scopes []string, groups []string) map[string]any {
 	c := map[string]any{"sub": u.ID}
+	if slices.Contains(scopes, oauth.ScopeGroups) {
+		if groups == nil {
+			groups = []string{}
+		}
+		c[oauth.ClaimGroups] = groups
+	}
 	if slices.Contains(scopes, "profile") {
 		c["preferred_username"] = u.Username
 		if u.Name != "" {
@@ -36,7 +45,7 @@ func userClaims(u storage.User, scopes []string) map[string]any {
 // granted scopes allow. requestedAt is when the authorization request was
 // first received; fosite compares it with auth_time for prompt=login and
 // max_age, so both are cut to whole seconds, as they appear in tokens.
-func (h *Handler) newSession(u storage.User, ls storage.LoginSession, clientID string, granted []string, requestedAt time.Time) *oauth.Session {
+func (h *Handler) newSession(u storage.User, ls storage.LoginSession, clientID string, granted, groups []string, requestedAt time.Time) *oauth.Session {
 	s := h.oauth.NewSession(u.ID, u.Username, clientID)
 	s.LoginSessionID = ls.ID
 	cl := s.IDTokenClaims()
@@ -51,10 +60,13 @@ func (h *Handler) newSession(u storage.User, ls storage.LoginSession, clientID s
 	}
 	cl.Extra["sid"] = session.SID(ls)
 	cl.Extra["azp"] = clientID
-	for k, v := range userClaims(u, granted) {
+	for k, v := range userClaims(u, granted, groups) {
 		if k != "sub" {
 			cl.Extra[k] = v
 		}
+	}
+	if slices.Contains(granted, oauth.ScopeGroups) {
+		s.SetGroups(groups) // the JWT access token's claim too
 	}
 	return s
 }

@@ -107,7 +107,7 @@ func DiscoveryExtras(issuer string) map[string]any {
 		"end_session_endpoint":    iss + PathLogout,
 		"prompt_values_supported": []string{"none", "login", "consent"},
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "sid", "at_hash",
-			"name", "preferred_username", "updated_at", "email", "email_verified"},
+			"name", "preferred_username", "updated_at", "email", "email_verified", "groups"},
 		"authorization_response_iss_parameter_supported": true,
 	}
 }

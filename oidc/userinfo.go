@@ -51,7 +51,13 @@ func (h *Handler) userinfo(c *gin.Context) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, userClaims(u, ar.GetGrantedScopes()))
+	groups, err := h.oauth.GroupsFor(ctx, u.ID, ar.GetGrantedScopes())
+	if err != nil {
+		h.log.ErrorContext(ctx, "oidc: userinfo load groups", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, userClaims(u, ar.GetGrantedScopes(), groups))
 }
 
 // bearerToken reads the token from the Authorization header or, for a

@@ -12,6 +12,7 @@ var knownScopes = map[string]scopeInfo{
 	"openid":         {Title: "Know who you are", Description: "Confirm your identity with your Sesame account id."},
 	"profile":        {Title: "See your profile", Description: "Your name, username and when your profile was last updated."},
 	"email":          {Title: "See your email address", Description: "Your email address and whether it has been verified."},
+	"groups":         {Title: "See your groups", Description: "The names of the groups you belong to."},
 	"offline_access": {Title: "Stay connected", Description: "Keep access when you are not using the app, until you remove it."},
 }
 
@@ -49,7 +50,7 @@ func (st scopeText) titles(scopes []string) []string {
 }
 
 // scopeOrder lists the standard scopes in the order people read them.
-var scopeOrder = map[string]int{"openid": 0, "profile": 1, "email": 2, "offline_access": 3}
+var scopeOrder = map[string]int{"openid": 0, "profile": 1, "email": 2, "groups": 3, "offline_access": 4}
 
 // scopeRank orders standard scopes first (in scopeOrder), others by name.
 func scopeRank(a, b string) bool {

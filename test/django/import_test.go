@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,12 +258,27 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 			if ui["preferred_username"] != u.Username {
 				t.Fatalf("userinfo with the DRF token: %v", ui)
 			}
+			// Django's groups, in every place the groups scope reaches.
+			want := []string{"staff"}
+			if i%2 == 0 {
+				want = []string{"ops", "staff"}
+			}
+			for where, v := range map[string]any{"introspection": in["groups"], "userinfo": ui["groups"]} {
+				if got := groupNames(v); !slices.Equal(got, want) {
+					t.Errorf("groups in %s of the DRF token: %v, want %v", where, got, want)
+				}
+			}
 			if !strings.HasPrefix(storedHash(t, work, u.Username), u.Hasher+"$") {
 				t.Fatalf("before sign-in the stored hash is not Django's %s", u.Hasher)
 			}
 			// First sign-in with the original password: web form for
 			// even, password grant for odd users; then the other way.
-			web := func() { webLogin(t, issuer, webID, webSecret, u.Username, u.Password) }
+			web := func() {
+				claims := webLogin(t, issuer, webID, webSecret, u.Username, u.Password)
+				if got := groupNames(claims["groups"]); !slices.Equal(got, want) {
+					t.Errorf("groups in the ID token: %v, want %v", got, want)
+				}
+			}
 			grant := func() {
 				tok := postForm(t, h, issuer+"/oauth2/token", url.Values{"grant_type": {"password"},
 					"username": {u.Username}, "password": {u.Password}, "scope": {"openid"}}, api.ClientID, api.ClientSecret)
@@ -492,7 +509,9 @@ var (
 
 // webLogin signs in through the login form of an authorization-code flow
 // and checks the code reaches the client.
-func webLogin(t *testing.T, issuer, clientID, clientSecret, username, pw string) {
+// webLogin signs in through the browser flow and returns the ID token's
+// claims (the signature is checked by the oidc package's own tests).
+func webLogin(t *testing.T, issuer, clientID, clientSecret, username, pw string) map[string]any {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
@@ -527,6 +546,33 @@ func webLogin(t *testing.T, issuer, clientID, clientSecret, username, pw string)
 	if loc == nil || loc.Host != "app.example.test" || loc.Query().Get("code") == "" {
 		t.Fatalf("web sign-in of %s with the original password: %d %s\n%.500s", username, r.StatusCode, r.Header.Get("Location"), body)
 	}
+	tok := postForm(t, b, issuer+"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {"https://app.example.test/cb"}}, clientID, clientSecret)
+	idt, _ := tok["id_token"].(string)
+	parts := strings.Split(idt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("code exchange after the web sign-in: %v", tok)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+// groupNames turns a JSON groups claim into its names.
+func groupNames(v any) []string {
+	raw, _ := v.([]any)
+	out := []string{}
+	for _, g := range raw {
+		s, _ := g.(string)
+		out = append(out, s)
+	}
+	return out
 }
 
 // storedHash reads a user's password hash straight from Sesame's database.
