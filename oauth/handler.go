@@ -99,6 +99,10 @@ func New(d Deps) (*Handler, error) {
 		// Keep redirect_uri of the authorize request so the token
 		// request must repeat it (RFC 6749 §4.1.3).
 		SanitationWhiteList: []string{"redirect_uri"},
+		// RFC 6749 §4.1.1 / OIDC Core: state and nonce of any length
+		// (issue 13 item 13); PKCE, enforced for every client, protects
+		// the flow. An absent state: authorizeProvider.
+		MinParameterEntropy: 1,
 	}
 
 	if d.Passwords == nil {
@@ -146,6 +150,10 @@ func New(d Deps) (*Handler, error) {
 		return nil, fmt.Errorf("oauth: compose returned %T", provider)
 	}
 	h.provider = f
+	// Client assertions may name the issuer as audience (conformance.go).
+	f.Config = issuerAudience{Config: h.fcfg, urls: []string{h.fcfg.TokenURL, h.cfg.Issuer}}
+	// unauthorized_client before any scope check (conformance.go).
+	h.fcfg.TokenEndpointHandlers = append(fosite.TokenEndpointHandlers{grantTypeCheck{}}, h.fcfg.TokenEndpointHandlers...)
 	doc, err := h.buildDiscovery()
 	if err != nil {
 		return nil, err
@@ -158,9 +166,9 @@ func New(d Deps) (*Handler, error) {
 // Config.Issuer + path, so r must be rooted at the issuer's path (the
 // engine itself for an issuer without a path).
 func (h *Handler) Mount(r gin.IRouter) {
-	r.POST(PathToken, h.token)
-	r.POST(PathIntrospect, h.introspect)
-	r.POST(PathRevoke, h.revoke)
+	r.POST(PathToken, basicChallenge, h.token)
+	r.POST(PathIntrospect, basicChallenge, h.introspect)
+	r.POST(PathRevoke, basicChallenge, h.revoke)
 	r.GET(PathOIDCDiscovery, h.serveDiscovery)
 	r.GET(PathASMetadata, h.serveDiscovery)
 	r.GET(PathJWKS, h.serveJWKS)
@@ -169,7 +177,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 // Provider is the composed fosite provider, for the authorize endpoint of
 // package oidc. Storage errors it meets are infrastructure failures that
 // fosite may report as protocol errors; see StoreFailure.
-func (h *Handler) Provider() fosite.OAuth2Provider { return h.provider }
+func (h *Handler) Provider() fosite.OAuth2Provider { return authorizeProvider{h.provider} }
 
 // NewSession returns the session to pass to fosite for a user (subject =
 // user id) authorizing clientID.

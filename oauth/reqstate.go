@@ -28,6 +28,9 @@ type reqState struct {
 	// keepRefresh: refresh rotation is off; the presented refresh token
 	// stays valid and is returned again instead of a new one.
 	keepRefresh bool
+	// refreshGrant is the original grant of a refresh request that asked
+	// for a narrower scope: the new refresh token keeps it (refreshscope.go).
+	refreshGrant []string
 	// username is the canonical username authenticated by the password grant.
 	username string
 	// revokeReason is stored on the grant when this request revokes one.

@@ -280,7 +280,7 @@ func (f *fositeStore) CreateRefreshTokenSession(ctx context.Context, signature, 
 	if err := f.ensureGrant(ctx, r, exp); err != nil {
 		return err
 	}
-	return f.createRecord(ctx, storage.KindRefreshToken, signature, r, exp, accessSignature)
+	return f.createRecord(ctx, storage.KindRefreshToken, signature, refreshGrantOf(ctx, r), exp, accessSignature)
 }
 
 // GetRefreshTokenSession returns the request of a refresh token; a rotated

@@ -163,6 +163,9 @@ func (c *caller) client() string {
 // authenticateClient is fosite's ClientAuthenticationStrategy: fosite's
 // own strategy behind the guard for secret-based methods.
 func (h *Handler) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	if err := checkClientAuthForm(r, form); err != nil {
+		return nil, err // conformance.go: refused before any count or audit
+	}
 	g := h.adapter.gate
 	if g == nil || form.Get("client_assertion_type") != "" {
 		return h.provider.DefaultClientAuthenticationStrategy(ctx, r, form)

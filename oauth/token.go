@@ -65,20 +65,13 @@ func (h *Handler) token(c *gin.Context) {
 // no-op inside one); validation-phase writes, such as the revocation of a
 // family on refresh-token reuse, must be kept.
 func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (ar fosite.AccessRequester, resp fosite.AccessResponder, issuing bool, err error) {
-	gt := r.PostForm.Get("grant_type")
 	sess := newSession("", "", "")
 	ar, err = h.provider.NewAccessRequest(ctx, r, sess)
 	if err != nil {
-		if ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() && errors.Is(err, fosite.ErrInvalidGrant) &&
-			(gt == "client_credentials" || gt == "password") {
-			// fosite says invalid_grant; RFC 6749 §5.2 says the client is
-			// not authorized to use this grant type.
-			err = fosite.ErrUnauthorizedClient.WithHintf("Public clients cannot use the '%s' grant.", gt)
-		}
 		return ar, nil, false, err
 	}
 	client := ar.GetClient()
-	if err := refreshScopeError(ar, r.PostForm.Get("scope")); err != nil {
+	if err := narrowRefreshScope(ar, st, r.PostForm.Get("scope")); err != nil {
 		return ar, nil, false, err // RFC 6749 §6 (refreshscope.go)
 	}
 	s, ok := ar.GetSession().(*Session)

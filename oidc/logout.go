@@ -139,9 +139,15 @@ func (h *Handler) parseLogout(ctx context.Context, q url.Values) (*logoutRequest
 // one a cross-site link could sign the user out, so a confirmation form
 // (POST, CSRF-protected) is shown instead.
 func (h *Handler) logout(c *gin.Context) {
-	w, r := c.Writer, c.Request
+	h.rpLogout(c.Writer, c.Request, c.Request.URL.Query())
+}
+
+// rpLogout serves an RP-initiated logout request with the parameters q
+// (the query of a GET or the body of a POST, RP-Initiated Logout §2: the
+// OP "MUST support the use of the HTTP GET and POST methods").
+func (h *Handler) rpLogout(w http.ResponseWriter, r *http.Request, q url.Values) {
 	ctx := r.Context()
-	lr, err := h.parseLogout(ctx, r.URL.Query())
+	lr, err := h.parseLogout(ctx, q)
 	if h.logoutFailed(w, r, err) {
 		return
 	}
@@ -162,7 +168,7 @@ func (h *Handler) logout(c *gin.Context) {
 	}
 	params := map[string]string{}
 	for _, k := range []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id"} {
-		if v := r.URL.Query().Get(k); v != "" {
+		if v := q.Get(k); v != "" {
 			params[k] = v
 		}
 	}
@@ -177,9 +183,21 @@ func (h *Handler) logout(c *gin.Context) {
 	}{name, csrf, params})
 }
 
-// logoutConfirm is the POST of the confirmation form.
+// logoutConfirm is POST /oauth2/logout: the confirmation form (it carries
+// csrf_token), or else an RP-initiated logout request sent by POST (issue
+// 13 item 15; zitadel/oidc and openid-client post it), handled exactly as
+// the GET — so without a matching id_token_hint it only shows the
+// confirmation form, and a cross-site POST cannot sign anyone out.
 func (h *Handler) logoutConfirm(c *gin.Context) {
 	w, r := c.Writer, c.Request
+	if err := r.ParseForm(); err != nil {
+		ui.Error(w, http.StatusBadRequest, "Cannot complete sign-out", "The request could not be read.", "invalid_request")
+		return
+	}
+	if !r.PostForm.Has("csrf_token") {
+		h.rpLogout(w, r, r.PostForm)
+		return
+	}
 	if err := h.cop.Check(r); err != nil || !h.sessions.CheckCSRF(r, "logout", r.PostFormValue("csrf_token")) {
 		ui.Error(w, http.StatusForbidden, "Request refused",
 			"This form was not sent from this site or has expired. Reload the page and try again.", "csrf")

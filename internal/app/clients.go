@@ -174,9 +174,11 @@ func (s *Service) CreateClient(ctx context.Context, actor string, spec ClientSpe
 }
 
 // newSecretFor sets a fresh secret hash on a confidential client that has
-// none (and clears it on a public one); it returns the clear secret or "".
+// none (and clears it on a client that cannot use one: public, or
+// authenticating with private_key_jwt or none — issue 13 item 17: a secret
+// nobody needs is only something to leak); it returns the clear secret or "".
 func (s *Service) newSecretFor(c *storage.Client) (string, error) {
-	if c.Public {
+	if c.Public || c.TokenEndpointAuthMethod == "private_key_jwt" || c.TokenEndpointAuthMethod == "none" {
 		c.SecretHash, c.RotatedSecretHashes = "", nil
 		return "", nil
 	}
@@ -320,6 +322,9 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor, id string, keep
 		}
 		if c.Public {
 			return invalid("client_id", id, "is a public client and has no secret")
+		}
+		if m := c.TokenEndpointAuthMethod; m == "private_key_jwt" || m == "none" {
+			return invalid("client_id", id, "authenticates with "+m+" and has no secret")
 		}
 		if clientSecret, err = secret.RandomToken(32); err != nil {
 			return err

@@ -181,8 +181,10 @@ func TestCreateClientAcceptsGoodPayloads(t *testing.T) {
 				if c.Public != tt.public || c.TokenEndpointAuthMethod != tt.method {
 					t.Fatalf("public=%v method=%q, want %v %q", c.Public, c.TokenEndpointAuthMethod, tt.public, tt.method)
 				}
-				if tt.public != (sec == "") {
-					t.Fatalf("public=%v but secret %q", tt.public, sec)
+				// Issue 13 item 17: only a client that authenticates with a
+				// secret gets one (not public, not private_key_jwt).
+				if wantSecret := !tt.public && tt.method != "private_key_jwt"; wantSecret != (sec != "") || wantSecret != (c.SecretHash != "") {
+					t.Fatalf("public=%v method=%s but secret %q hash %q", tt.public, tt.method, sec, c.SecretHash)
 				}
 				if len(c.ID) != 22 {
 					t.Fatalf("generated id %q should be 22 characters", c.ID)
@@ -191,7 +193,7 @@ func TestCreateClientAcceptsGoodPayloads(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !tt.public {
+				if sec != "" {
 					if got.SecretHash == "" || strings.Contains(got.SecretHash, sec) {
 						t.Fatal("secret must be stored hashed")
 					}

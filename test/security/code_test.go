@@ -146,8 +146,9 @@ func TestAuthorizationCodeAttacks(t *testing.T) {
 		code := s.code(az, "alice", pw)
 		r := s.token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {az.redirect},
 			"code_verifier": {az.verifier}, "client_id": {b.ID}}, a.ID, asec)
-		// Basic wins (RFC 6749 §2.3.1); the code was issued to B.
-		wantError(t, r, 400, "invalid_grant")
+		// Two clients in one request are refused outright (issue 13
+		// item 10) — before, Basic won and the code (B's) was invalid_grant.
+		wantError(t, r, 400, "invalid_request")
 	})
 	t.Run("OIDC-Core-3.1.2.1 unregistered scope is refused at authorization", func(t *testing.T) {
 		s := s.with(t)
