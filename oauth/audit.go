@@ -35,11 +35,8 @@ func (h *Handler) auditIssued(ctx context.Context, r *http.Request, ar fosite.Ac
 	ip := httpx.RequestIP(r)
 	h.logger.InfoContext(ctx, "audit", "type", auditTokenIssued, "client_id", ar.GetClient().GetID(),
 		"grant_type", grant, "sub", sub, "scope", strings.Join(ar.GetGrantedScopes(), " "), "ip", ip, "outcome", "success")
-	if grant != "refresh_token" {
-		return
-	}
-	h.appendAudit(ctx, storage.AuditEvent{Type: auditTokenRefreshed, Actor: "client:" + ar.GetClient().GetID(),
-		ClientID: ar.GetClient().GetID(), UserID: userOf(ar, sub), IP: ip, UserAgent: r.UserAgent(), Outcome: "success"})
+	// A refresh's audit row is written in its rotation's transaction
+	// (store_tokens.go CreateRefreshTokenSession).
 }
 
 // auditRevoked records a revocation request the endpoint accepted (RFC 7009

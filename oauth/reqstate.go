@@ -39,6 +39,11 @@ type reqState struct {
 	// token still names its family, so revoking it revokes the family
 	// (the client may hold it because a concurrent refresh just rotated it).
 	revoking bool
+	// graceCheck: this refresh runs without the family's lock, with a
+	// grace window. A rotated token it meets is not called reuse there:
+	// graceRetry is set and the request is decided again under the lock
+	// (token.go refreshInGrace).
+	graceCheck, graceRetry bool
 	// codeSeen: the authorization code was already looked up once.
 	codeSeen bool
 	// grantExp is the expiry this request already wrote to each grant.
@@ -116,3 +121,12 @@ func isInfra(err error) bool {
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
 func isConflict(err error) bool { return errors.Is(err, storage.ErrConflict) }
+
+// retryUnderLock reports whether an unlocked refresh met a token that a
+// concurrent request had just rotated (seen rotated, or lost the rotation
+// race) and must be decided again with the family locked.
+func (s *reqState) retryUnderLock() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.graceRetry || (s.raceLost && s.storeErr == nil)
+}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -280,8 +281,26 @@ func (f *fositeStore) CreateRefreshTokenSession(ctx context.Context, signature, 
 	if err := f.ensureGrant(ctx, r, exp); err != nil {
 		return err
 	}
-	return f.createRecord(ctx, storage.KindRefreshToken, signature, refreshGrantOf(ctx, r), exp, accessSignature)
+	if err := f.createRecord(ctx, storage.KindRefreshToken, signature, refreshGrantOf(ctx, r), exp, accessSignature); err != nil {
+		return err
+	}
+	if r.GetRequestForm().Get("grant_type") == "refresh_token" {
+		// The rotation's audit row, in the rotation's transaction.
+		e := storage.AuditEvent{Type: auditTokenRefreshed, Actor: "client:" + r.GetClient().GetID(),
+			ClientID: r.GetClient().GetID(), Outcome: "success"}
+		if sub := sessionOf(r).GetSubject(); sub != r.GetClient().GetID() {
+			e.UserID = sub
+		}
+		if c := callerOf(ctx); c != nil {
+			e.IP, e.UserAgent = c.ip, c.userAgent
+		}
+		f.auditEvent(ctx, e)
+	}
+	return nil
 }
+
+// errGraceRetry: see reqState.graceCheck.
+var errGraceRetry = errors.New("oauth: refresh token rotated concurrently; decide under the family lock")
 
 // GetRefreshTokenSession returns the request of a refresh token; a rotated
 // token, or one of a revoked grant, comes with fosite.ErrInactiveToken so
@@ -298,7 +317,14 @@ func (f *fositeStore) GetRefreshTokenSession(ctx context.Context, signature stri
 	if !rec.Active {
 		st := stateOf(ctx)
 		st.mu.Lock()
-		revoking := st.revoking
+		revoking, graceCheck := st.revoking, st.graceCheck
+		if graceCheck && rec.FirstUsedAt != nil && len(rec.Successor) > 0 && f.now().Sub(*rec.FirstUsedAt) <= f.cfg.RefreshReuseGrace {
+			// Rotated just now, maybe by a concurrent request: not reuse
+			// yet. Not ErrInactiveToken, or fosite would revoke the family.
+			st.graceRetry = true
+			st.mu.Unlock()
+			return r, errGraceRetry
+		}
 		if !revoking {
 			st.revokeReason = "refresh_reuse"
 		}

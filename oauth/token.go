@@ -42,11 +42,22 @@ func (h *Handler) token(c *gin.Context) {
 			return
 		}
 	}
-	if gt == "refresh_token" && h.cfg.RotateRefreshTokens && h.cfg.RefreshReuseGrace > 0 {
-		h.refreshInGrace(ctx, st, w, r)
-		return
+	grace := gt == "refresh_token" && h.cfg.RotateRefreshTokens && h.cfg.RefreshReuseGrace > 0
+	if grace {
+		st.mu.Lock()
+		st.graceCheck = true
+		st.mu.Unlock()
 	}
 	ar, resp, _, err := h.exchange(ctx, st, r)
+	if grace && st.retryUnderLock() {
+		// A concurrent refresh rotated the token first. Nothing of this
+		// attempt was written (fosite rolled it back); decide again with
+		// the family locked, where a retry within the grace gets the
+		// winner's pair.
+		ctx, st = withState(r.Context())
+		h.refreshInGrace(withCaller(ctx, r), st, w, r)
+		return
+	}
 	if err != nil {
 		h.writeTokenError(ctx, st, w, ar, err)
 		return
@@ -189,10 +200,12 @@ func (h *Handler) correctError(ctx context.Context, st *reqState, err error) err
 // answer was already decided.
 var errRollback = errors.New("oauth: roll back")
 
-// refreshInGrace serves a rotating refresh with a grace window in one
-// transaction that first locks the family's grant row (LockGrant), so
-// concurrent refreshes of one token — on this instance or any other —
-// decide one after another on committed state:
+// refreshInGrace decides a rotating refresh with a grace window that met a
+// concurrently rotated token (token: the common, uncontended refresh runs
+// through fosite alone). It runs in one transaction that first locks the
+// family's grant row (LockGrant), so concurrent refreshes of one token — on
+// this instance or any other — decide one after another on committed
+// state:
 //   - the token is live: the usual rotation through fosite;
 //   - it was rotated less than RefreshReuseGrace ago and its successor is
 //     still live: the very same successor pair again (a retry after a lost
@@ -231,8 +244,7 @@ func (h *Handler) refreshInGrace(ctx context.Context, st *reqState, w http.Respo
 			}
 			return nil // keep what validation wrote: a reuse revocation
 		}
-		h.auditIssued(ctx, r, ar) // audit.go: in the rotation's transaction
-		return nil
+		return nil // the audit row is in the rotation (CreateRefreshTokenSession)
 	})
 	if err != nil && !errors.Is(err, errRollback) {
 		st.failStore(fmt.Errorf("refresh transaction: %w", err))
@@ -246,6 +258,9 @@ func (h *Handler) refreshInGrace(ctx context.Context, st *reqState, w http.Respo
 	}
 	if afterRefreshCommit != nil && replay == nil {
 		afterRefreshCommit() // crashhook.go: fault tests only
+	}
+	if replay == nil {
+		defer h.auditIssued(ctx, r, ar) // the log line; the row is in the transaction
 	}
 	if replay != nil {
 		out := fosite.NewAccessResponse()
