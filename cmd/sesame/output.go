@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -37,10 +40,21 @@ func newTable(w io.Writer, header ...string) *table {
 
 func (t *table) row(cols ...string) {
 	for i, c := range cols {
-		// A tab or newline in data would break the columns.
-		cols[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		cols[i] = cell(c)
 	}
 	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
+}
+
+// cell is c as a table shows it: quoted Go-style (strconv.Quote) when it
+// holds anything but printable characters (issue 13 item 19). Much of what
+// the tables show comes from strangers (a self-registered client's name,
+// an audited client id), and a terminal escape, a bidi override or a tab
+// would otherwise rewrite the operator's screen or break the columns.
+func cell(c string) string {
+	if !utf8.ValidString(c) || strings.IndexFunc(c, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(c)
+	}
+	return c
 }
 
 func (t *table) flush() error { return t.tw.Flush() }

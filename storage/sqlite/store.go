@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -81,6 +82,9 @@ func open(ctx context.Context, path string, busyTimeout time.Duration) (*Store, 
 	if strings.ContainsRune(path, '?') {
 		// The driver would take the rest of the path for DSN parameters.
 		return nil, fmt.Errorf("sqlite: open %q: path must not contain '?'", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db, err := sql.Open("sqlite", dsn(path, busyTimeout))
 	if err != nil {
@@ -206,6 +210,25 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]migrations.Status, error
 		return nil, fmt.Errorf("sqlite: migration status: %w", mapErr(err))
 	}
 	return st, nil
+}
+
+// createPrivate creates a missing database file 0600 (issue 13 item 18):
+// it holds hashed secrets, sealed token sessions and the audit log, and
+// SQLite would create it 0644 under the usual umask. SQLite gives the -wal
+// and -shm files the mode of the database file, so they are 0600 too. An
+// existing file keeps the mode its operator chose.
+func createPrivate(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // lockFile takes an exclusive flock on name, polling so that ctx can cancel
