@@ -57,17 +57,9 @@ func newGroupsListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			gs, err := svc.ListGroups(ctx)
+			views, err := svc.ListGroupViews(ctx)
 			if err != nil {
 				return err
-			}
-			views := make([]app.GroupView, 0, len(gs))
-			for _, g := range gs {
-				members, err := svc.GroupMembers(ctx, g.ID)
-				if err != nil {
-					return err
-				}
-				views = append(views, app.NewGroupView(g, members))
 			}
 			if asJSON {
 				return writeJSON(e.stdout, listJSON[app.GroupView]{Items: views})

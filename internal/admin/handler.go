@@ -154,6 +154,13 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.GET("/users/:id/consents", h.listConsents)
 	a.DELETE("/users/:id/consents/:client_id", h.revokeConsent)
 
+	a.GET("/groups", h.listGroups)
+	a.POST("/groups", h.createGroup)
+	a.GET("/groups/:id", h.getGroup)
+	a.DELETE("/groups/:id", h.deleteGroup)
+	a.PUT("/groups/:id/members/:user_id", h.addGroupMember)
+	a.DELETE("/groups/:id/members/:user_id", h.removeGroupMember)
+
 	a.GET("/keys", h.listKeys)
 	a.POST("/keys/rotate", h.rotateKeys)
 

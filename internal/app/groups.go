@@ -116,6 +116,24 @@ func (s *Service) ListGroups(ctx context.Context) ([]storage.Group, error) {
 	return gs, nil
 }
 
+// ListGroupViews lists every group by name with its members, as
+// `sesame groups list` and GET /admin/groups show them.
+func (s *Service) ListGroupViews(ctx context.Context) ([]GroupView, error) {
+	gs, err := s.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]GroupView, 0, len(gs))
+	for _, g := range gs {
+		members, err := s.GroupMembers(ctx, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, NewGroupView(g, members))
+	}
+	return views, nil
+}
+
 // UserGroupNames returns the names of a user's groups: the `groups` claim.
 func (s *Service) UserGroupNames(ctx context.Context, userID string) ([]string, error) {
 	return GroupNames(ctx, s.store, userID)
