@@ -22,6 +22,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sesameauth/sesame/rs"
 	_ "modernc.org/sqlite"
 )
 
@@ -247,6 +249,14 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 
 	issuer := serve(t, c)
 	h := &http.Client{Timeout: 30 * time.Second}
+	// A Go API using the rs kit: JWTs verified locally, anything else
+	// (a DRF key) introspected.
+	introspector, err := rs.NewIntrospector(context.Background(), rs.IntrospectionConfig{Issuer: issuer,
+		ClientID: api.ClientID, ClientSecret: api.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit := rs.NewAuthenticator(nil, introspector)
 	for i, u := range p.Users {
 		t.Run(u.Hasher, func(t *testing.T) {
 			// The DRF key, exactly as the DRF client sends it.
@@ -257,6 +267,9 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 			ui := getJSON(t, h, issuer+"/userinfo", u.Token)
 			if ui["preferred_username"] != u.Username {
 				t.Fatalf("userinfo with the DRF token: %v", ui)
+			}
+			if p, err := kit.Authenticate(context.Background(), u.Token); err != nil || p.Username != u.Username {
+				t.Fatalf("the rs kit with the DRF token: %+v %v", p, err)
 			}
 			// Django's groups, in every place the groups scope reaches.
 			want := []string{"staff"}
