@@ -21,35 +21,6 @@ import (
 	"github.com/sesameauth/sesame/storage/postgres/pgtest"
 )
 
-var (
-	crashOnce sync.Once
-	crashPath string
-	crashErr  error
-)
-
-// crashBinary builds cmd/sesame with the sesame_crashtest tag: a refresh
-// that committed then pauses before answering (oauth/crashhook.go), when
-// SESAME_CRASHTEST asks for it.
-func crashBinary(t *testing.T) string {
-	t.Helper()
-	crashOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sesame-crashbin-")
-		if err != nil {
-			crashErr = err
-			return
-		}
-		crashPath = filepath.Join(dir, "sesame")
-		args := append(append([]string{"build", "-tags", "sesame_crashtest"}, buildFlags...), "-o", crashPath, "github.com/sesameauth/sesame/cmd/sesame")
-		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			crashErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if crashErr != nil {
-		t.Fatal(crashErr)
-	}
-	return crashPath
-}
-
 // child is one `sesame serve` process of a test.
 type child struct {
 	cmd    *exec.Cmd

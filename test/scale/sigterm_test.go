@@ -17,32 +17,41 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// build is one binary of cmd/sesame, built at most once per test process.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var plainBuild, crashBuild build
 
 // sesameBinary builds cmd/sesame once per test process.
-func sesameBinary(t *testing.T) string {
+func sesameBinary(t *testing.T) string { return plainBuild.get(t) }
+
+// crashBinary builds cmd/sesame with the sesame_crashtest tag: a refresh
+// that committed then pauses before answering (oauth/crashhook.go), when
+// SESAME_CRASHTEST asks for it.
+func crashBinary(t *testing.T) string { return crashBuild.get(t, "-tags", "sesame_crashtest") }
+
+func (b *build) get(t *testing.T, flags ...string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "sesame-bin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "sesame")
-		args := append(append([]string{"build"}, buildFlags...), "-o", binPath, "github.com/sesameauth/sesame/cmd/sesame")
-		cmd := exec.Command("go", args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		b.path = filepath.Join(dir, "sesame")
+		args := append(append(append([]string{"build"}, flags...), buildFlags...), "-o", b.path, "github.com/sesameauth/sesame/cmd/sesame")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // TestSIGTERMDrainsInFlightRequests runs `sesame serve`, holds requests in
