@@ -34,7 +34,9 @@ func newTokensIssueCmd(e *env) *cobra.Command {
 		asJSON               bool
 	)
 	issue := &cobra.Command{
-		Use:   "issue --user NAME --client ID",
+		Use: "issue --user NAME --client ID",
+		Example: `  sesame tokens issue --user alice --client "$CLIENT_ID" --scopes api:read
+  sesame tokens issue --user alice --client "$CLIENT_ID" --scopes "api:read api:write" --ttl 24h --json`,
 		Short: "Issue an opaque access token for a user (a personal/API token)",
 		Long: "Issues an opaque access token for a user through the same code path as the\n" +
 			"token endpoint, like DRF's drf_create_token. The token is printed once and\n" +
