@@ -65,6 +65,9 @@ type User struct {
 	Disabled      bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// LastLoginAt is the last successful password sign-in (imported from
+	// Django's last_login); nil: never. RecordLogin sets it.
+	LastLoginAt *time.Time
 }
 
 // ClientLifespans overrides the server's token lifetimes for one client.
@@ -486,6 +489,9 @@ type UserStore interface {
 	// absent, ErrConflict if the new username is taken.
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, id string) error // ErrNotFound if absent
+	// RecordLogin sets LastLoginAt (one UPDATE, nothing else changes, not
+	// even UpdatedAt); ErrNotFound if absent.
+	RecordLogin(ctx context.Context, id string, at time.Time) error
 	// ListUsers orders by lower(username).
 	ListUsers(ctx context.Context, o ListOptions) ([]User, string, error)
 	CountUsers(ctx context.Context) (int, error)

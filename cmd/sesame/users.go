@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -115,7 +116,15 @@ func newUsersCreateCmd(e *env) *cobra.Command {
 func printUser(e *env, u app.UserView) error {
 	return kv(e.stdout,
 		"id", u.ID, "username", u.Username, "email", orDash(u.Email), "verified", yesNo(u.EmailVerified),
-		"name", orDash(u.Name), "disabled", yesNo(u.Disabled), "created", ts(u.CreatedAt), "updated", ts(u.UpdatedAt))
+		"name", orDash(u.Name), "disabled", yesNo(u.Disabled), "created", ts(u.CreatedAt), "updated", ts(u.UpdatedAt),
+		"last login", lastLogin(u.LastLoginAt))
+}
+
+func lastLogin(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return ts(*t)
 }
 
 func newUsersListCmd(e *env) *cobra.Command {

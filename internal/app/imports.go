@@ -20,6 +20,7 @@ type ImportedUser struct {
 	PasswordHash string // verbatim; see password.Inspect for what Verify accepts
 	Disabled     bool
 	CreatedAt    time.Time // zero: now
+	LastLoginAt  time.Time // zero: never
 }
 
 // ImportOutcome is what an import did with one record.
@@ -62,6 +63,13 @@ func (s *Service) ImportUser(ctx context.Context, in ImportedUser) (storage.User
 	if created.IsZero() || created.After(now) {
 		created = now
 	}
+	var lastLogin *time.Time
+	if l := in.LastLoginAt.UTC().Truncate(time.Microsecond); !l.IsZero() {
+		lastLogin = &l
+		if l.After(now) {
+			lastLogin = &now
+		}
+	}
 	cur, err := s.store.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		id, err := newUserID()
@@ -70,7 +78,7 @@ func (s *Service) ImportUser(ctx context.Context, in ImportedUser) (storage.User
 		}
 		u := storage.User{
 			ID: id, Username: username, Email: email, Name: name, PasswordHash: in.PasswordHash,
-			Disabled: in.Disabled, CreatedAt: created, UpdatedAt: now,
+			Disabled: in.Disabled, CreatedAt: created, UpdatedAt: now, LastLoginAt: lastLogin,
 		}
 		if err := s.store.CreateUser(ctx, u); err != nil {
 			return storage.User{}, "", fmt.Errorf("import user %q: %w", username, err)
@@ -86,6 +94,12 @@ func (s *Service) ImportUser(ctx context.Context, in ImportedUser) (storage.User
 	}
 	if !strings.HasPrefix(cur.PasswordHash, "$") { // still imported: see password.Verify
 		next.PasswordHash = in.PasswordHash
+	}
+	// A sign-in to Sesame after the first import is newer than what
+	// Django knows: last_login only moves forward. (Keeping cur's pointer
+	// otherwise lets next == cur below see "unchanged".)
+	if lastLogin != nil && (cur.LastLoginAt == nil || lastLogin.After(*cur.LastLoginAt)) {
+		next.LastLoginAt = lastLogin
 	}
 	if next == cur {
 		return cur, ImportUnchanged, nil

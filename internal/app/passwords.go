@@ -47,6 +47,7 @@ type passwordStore interface {
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	GetUserByUsername(ctx context.Context, username string) (storage.User, error)
 	UpdateUser(ctx context.Context, u storage.User) error
+	RecordLogin(ctx context.Context, id string, at time.Time) error
 }
 
 // Passwords is the one place a password is checked: the web login, the
@@ -87,7 +88,8 @@ func NewPasswords(store passwordStore, guard *throttle.Guard, params password.Pa
 //     as a failure under the submitted username, so neither the answer,
 //     its timing nor a later lock tells which usernames exist.
 //   - On success a hash made with other parameters — or imported from
-//     Django — is replaced by an argon2id hash with the current ones.
+//     Django — is replaced by an argon2id hash with the current ones, and
+//     the user's last_login_at is set (one UPDATE).
 //
 // Any other error is the store's: the caller answers 5xx (fail closed).
 func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User, error) {
@@ -182,7 +184,21 @@ func (p *Passwords) verify(ctx context.Context, name, pw string) (storage.User, 
 	if password.NeedsRehash(u.PasswordHash, p.params) {
 		p.rehash(ctx, u.ID, u.PasswordHash, pw)
 	}
+	p.recordLogin(ctx, &u)
 	return u, nil
+}
+
+// recordLogin stores when the user last signed in (Django's last_login):
+// one UPDATE of that column, no read. Best effort, like rehash: the
+// sign-in already succeeded and refusing it over a bookkeeping write
+// would lock users out during a store hiccup that reads survive.
+func (p *Passwords) recordLogin(ctx context.Context, u *storage.User) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := p.store.RecordLogin(ctx, u.ID, now); err != nil {
+		p.log.WarnContext(ctx, "record last login", "user_id", u.ID, "err", err)
+		return
+	}
+	u.LastLoginAt = &now
 }
 
 // rehash stores a hash with the current parameters (argon2id; Django

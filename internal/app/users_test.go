@@ -126,6 +126,31 @@ func TestVerifyPassword(t *testing.T) {
 				}
 			})
 		}
+		t.Run("last login recorded on success only", func(t *testing.T) {
+			ctx := context.Background()
+			if _, err := svc.CreateUser(ctx, "cli", NewUser{Username: "lena", Password: "right-password"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pws.Verify(ctx, PasswordAttempt{Username: "lena", Password: "wrong-password"}); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatal(err)
+			}
+			if u, _ := st.GetUserByUsername(ctx, "lena"); u.LastLoginAt != nil {
+				t.Fatalf("a failed sign-in set last_login_at %v", u.LastLoginAt)
+			}
+			before := time.Now().Add(-time.Second)
+			got, err := pws.Verify(ctx, PasswordAttempt{Username: "LENA", Password: "right-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := st.GetUserByUsername(ctx, "lena")
+			if stored.LastLoginAt == nil || stored.LastLoginAt.Before(before) || time.Since(*stored.LastLoginAt) > time.Minute ||
+				got.LastLoginAt == nil || !got.LastLoginAt.Equal(*stored.LastLoginAt) {
+				t.Fatalf("last_login_at stored %v, returned %v", stored.LastLoginAt, got.LastLoginAt)
+			}
+			if !stored.UpdatedAt.Equal(got.UpdatedAt) {
+				t.Fatal("recording the sign-in changed updated_at")
+			}
+		})
 		t.Run("rehash on stronger params", func(t *testing.T) {
 			stronger := NewPasswords(st, nil, password.Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1}, nil)
 			if _, err := stronger.Verify(ctx, PasswordAttempt{Username: "alice", Password: "right-password"}); err != nil {

@@ -18,6 +18,8 @@ type UserView struct {
 	Disabled      bool      `json:"disabled"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// LastLoginAt is the last password sign-in; null: never.
+	LastLoginAt *time.Time `json:"last_login_at"`
 }
 
 // NewUserView converts a stored user.
@@ -25,6 +27,7 @@ func NewUserView(u storage.User) UserView {
 	return UserView{
 		ID: u.ID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified,
 		Name: u.Name, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		LastLoginAt: u.LastLoginAt,
 	}
 }
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sesameauth/sesame/storage"
 )
 
-const userCols = `id, username, email, email_verified, name, password_hash, disabled, created_at, updated_at`
+const userCols = `id, username, email, email_verified, name, password_hash, disabled, created_at, updated_at, last_login_at`
 
 // userKey is the expression the unique index and the pagination use; it
 // must be spelled exactly like this for the planner to use the index.
@@ -19,8 +20,8 @@ const userKey = `(lower(username) COLLATE "C")`
 func scanUser(row pgx.CollectableRow) (storage.User, error) {
 	var u storage.User
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name,
-		&u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		&u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC(), utcPtr(u.LastLoginAt)
 	return u, err
 }
 
@@ -28,9 +29,9 @@ func scanUser(row pgx.CollectableRow) (storage.User, error) {
 // username is taken.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO users (`+userCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.PasswordHash,
-		u.Disabled, ts(u.CreatedAt), ts(u.UpdatedAt))
+		u.Disabled, ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.LastLoginAt))
 	return mapErr("create user", err)
 }
 
@@ -57,14 +58,27 @@ func (s *Store) oneUser(ctx context.Context, op, sql string, args ...any) (stora
 // UpdateUser replaces every field of the user but ID and CreatedAt.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE users SET username = $2, email = $3,
-		email_verified = $4, name = $5, password_hash = $6, disabled = $7, updated_at = $8
-		WHERE id = $1`,
-		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.PasswordHash, u.Disabled, ts(u.UpdatedAt))
+		email_verified = $4, name = $5, password_hash = $6, disabled = $7, updated_at = $8,
+		last_login_at = $9 WHERE id = $1`,
+		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.PasswordHash, u.Disabled, ts(u.UpdatedAt),
+		tsPtr(u.LastLoginAt))
 	if err != nil {
 		return mapErr("update user", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return notFound("update user")
+	}
+	return nil
+}
+
+// RecordLogin sets last_login_at only.
+func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.q(ctx).Exec(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, id, ts(at))
+	if err != nil {
+		return mapErr("record login", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("record login")
 	}
 	return nil
 }
@@ -133,10 +147,10 @@ func (s *Store) ListUsers(ctx context.Context, o storage.ListOptions) ([]storage
 		}
 		var u storage.User
 		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name,
-			&u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &lastKey); err != nil {
+			&u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &lastKey); err != nil {
 			return nil, "", mapErr(op, err)
 		}
-		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		u.CreatedAt, u.UpdatedAt, u.LastLoginAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC(), utcPtr(u.LastLoginAt)
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/sesameauth/sesame/storage"
 )
 
-const userCols = `id, username, email, email_verified, name, password_hash, disabled, created_at, updated_at`
+const userCols = `id, username, email, email_verified, name, password_hash, disabled, created_at, updated_at, last_login_at`
 
 // foldUsername is the case-insensitive form that is unique and sorted on.
 // Go's Unicode folding rather than SQLite's lower(), which folds ASCII only.
@@ -23,7 +24,7 @@ func userSearch(u storage.User) string {
 func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 	var u storage.User
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash,
-		&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTimeCol{&u.LastLoginAt})
 	return u, err
 }
 
@@ -31,9 +32,9 @@ func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 // username exists.
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO users (`+userCols+`, username_lower, search)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, u.Email, boolInt(u.EmailVerified), u.Name, u.PasswordHash,
-		boolInt(u.Disabled), ts(u.CreatedAt), ts(u.UpdatedAt), foldUsername(u.Username), userSearch(u))
+		boolInt(u.Disabled), ts(u.CreatedAt), ts(u.UpdatedAt), tsPtr(u.LastLoginAt), foldUsername(u.Username), userSearch(u))
 	return wrap("create user", err)
 }
 
@@ -54,9 +55,9 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (storage
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	res, err := s.q(ctx).ExecContext(ctx, `UPDATE users SET username = ?, username_lower = ?,
 		email = ?, email_verified = ?, name = ?, search = ?, password_hash = ?, disabled = ?,
-		updated_at = ? WHERE id = ?`,
+		updated_at = ?, last_login_at = ? WHERE id = ?`,
 		u.Username, foldUsername(u.Username), u.Email, boolInt(u.EmailVerified), u.Name,
-		userSearch(u), u.PasswordHash, boolInt(u.Disabled), ts(u.UpdatedAt), u.ID)
+		userSearch(u), u.PasswordHash, boolInt(u.Disabled), ts(u.UpdatedAt), tsPtr(u.LastLoginAt), u.ID)
 	if err != nil {
 		return wrap("update user", err)
 	}
@@ -66,6 +67,18 @@ func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	}
 	if n == 0 {
 		return notFound("update user", u.ID)
+	}
+	return nil
+}
+
+// RecordLogin sets last_login_at only.
+func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error {
+	n, err := s.execCount(ctx, "record login", `UPDATE users SET last_login_at = ? WHERE id = ?`, ts(at), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("record login", id)
 	}
 	return nil
 }
@@ -117,7 +130,7 @@ func (s *Store) ListUsers(ctx context.Context, o storage.ListOptions) ([]storage
 			key string
 		)
 		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash,
-			&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &key); err != nil {
+			&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTimeCol{&u.LastLoginAt}, &key); err != nil {
 			return nil, "", wrap("list users", err)
 		}
 		out = append(out, u)

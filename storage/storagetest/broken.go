@@ -35,6 +35,7 @@ func brokenCalls(s storage.Store) []struct {
 		{"GetUserByUsername", func(ctx context.Context) error { _, err := s.GetUserByUsername(ctx, "alice"); return err }},
 		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, user("u-1", "alicia")) }},
 		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, "u-1") }},
+		{"RecordLogin", func(ctx context.Context) error { return s.RecordLogin(ctx, "u-1", base) }},
 		{"ListUsers", func(ctx context.Context) error { _, _, err := s.ListUsers(ctx, storage.ListOptions{}); return err }},
 		{"CountUsers", func(ctx context.Context) error { _, err := s.CountUsers(ctx); return err }},
 		{"CreateGroup", func(ctx context.Context) error { return s.CreateGroup(ctx, group("g-new", "new")) }},

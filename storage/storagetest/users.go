@@ -20,6 +20,7 @@ func user(id, username string) storage.User {
 		Disabled:      false,
 		CreatedAt:     base.In(zone),
 		UpdatedAt:     at(time.Second),
+		LastLoginAt:   ptr(at(3 * time.Second).In(zone)),
 	}
 }
 
@@ -89,6 +90,38 @@ func testUsers(t *testing.T, h Harness) {
 		wantErr(t, err, storage.ErrNotFound, "GetUserByUsername of the old username")
 		_, err = s.GetUserByUsername(ctx, "ALICIA")
 		ok(t, err, "GetUserByUsername of the new username")
+	})
+
+	t.Run("record login sets last_login_at and nothing else", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		never := user("u-1", "alice")
+		never.LastLoginAt = nil
+		ok(t, s.CreateUser(ctx, never), "CreateUser without a last login")
+		got, err := s.GetUser(ctx, "u-1")
+		ok(t, err, "GetUser")
+		checkRecord(t, "user who never signed in", never, got)
+
+		when := at(5 * time.Hour).In(zone)
+		ok(t, s.RecordLogin(ctx, "u-1", when), "RecordLogin")
+		want := never
+		want.LastLoginAt = &when
+		got, err = s.GetUserByUsername(ctx, "ALICE")
+		ok(t, err, "GetUserByUsername")
+		checkRecord(t, "user after RecordLogin", want, got)
+		us, _, err := s.ListUsers(ctx, storage.ListOptions{})
+		ok(t, err, "ListUsers")
+		if len(us) != 1 {
+			t.Fatalf("ListUsers: %d users", len(us))
+		}
+		checkRecord(t, "listed user after RecordLogin", want, us[0])
+
+		later := at(6 * time.Hour)
+		ok(t, s.RecordLogin(ctx, "u-1", later), "second RecordLogin")
+		got, err = s.GetUser(ctx, "u-1")
+		ok(t, err, "GetUser")
+		want.LastLoginAt = &later
+		checkRecord(t, "user after the second RecordLogin", want, got)
+		wantErr(t, s.RecordLogin(ctx, "u-nope", later), storage.ErrNotFound, "RecordLogin of a missing user")
 	})
 
 	t.Run("update changing only the case of its own username succeeds", func(t *testing.T) {

@@ -236,6 +236,13 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 	if out := c.run(0, "import", "django", "--from", from, "--client", api.ClientID); !strings.Contains(out, "nothing changed") {
 		t.Errorf("third import does not say nothing changed:\n%s", out)
 	}
+	// Django's last_login is kept (microseconds included); NULL stays "never".
+	var gone, never map[string]any
+	c.json(&gone, "users", "get", "gone_fishing")
+	c.json(&never, "users", "get", p.Users[0].Username)
+	if gone["last_login_at"] != "2024-05-06T07:08:09.123456Z" || never["last_login_at"] != nil {
+		t.Errorf("last_login_at after import: gone_fishing %v, %s %v", gone["last_login_at"], p.Users[0].Username, never["last_login_at"])
+	}
 	var groups struct {
 		Items []struct {
 			Name    string
@@ -319,11 +326,21 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 			}
 		})
 	}
-	t.Run("a re-import keeps the upgraded hash", func(t *testing.T) {
+	t.Run("a re-import keeps the upgraded hash and the Sesame sign-in time", func(t *testing.T) {
 		var rep report
 		c.json(&rep, "import", "django", "--from", from, "--client", api.ClientID)
 		if h := storedHash(t, work, p.Users[0].Username); !strings.HasPrefix(h, "$argon2id$") {
 			t.Fatalf("re-import replaced the upgraded hash with %.20s…", h)
+		}
+		// Every user signed in above: last_login_at is recent, and
+		// Django's NULL does not erase it.
+		for _, u := range p.Users {
+			var got map[string]any
+			c.json(&got, "users", "get", u.Username)
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(got["last_login_at"]))
+			if err != nil || time.Since(at) > 10*time.Minute || time.Until(at) > time.Minute {
+				t.Errorf("%s: last_login_at %v after signing in", u.Username, got["last_login_at"])
+			}
 		}
 	})
 	t.Run("unusable and inactive users cannot sign in", func(t *testing.T) {

@@ -241,7 +241,7 @@ func (im *importer) users(ctx context.Context, users []djangoUser) error {
 		name := strings.TrimSpace(strings.TrimSpace(u.FirstName) + " " + strings.TrimSpace(u.LastName))
 		su, outcome, err := im.svc.ImportUser(ctx, app.ImportedUser{
 			Username: u.Username, Email: u.Email, Name: name, PasswordHash: u.Password,
-			Disabled: !u.IsActive, CreatedAt: u.DateJoined,
+			Disabled: !u.IsActive, CreatedAt: u.DateJoined, LastLoginAt: u.LastLogin,
 		})
 		if app.IsValidation(err) {
 			return skip(err.Error())

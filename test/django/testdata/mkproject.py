@@ -8,6 +8,7 @@ enabled in settings (make_password uses PASSWORD_HASHERS[0]), groups with
 members, and DRF tokens through Token.objects.create. It prints one JSON
 object: {"users": [{"username", "password", "hasher", "token"}...]}.
 """
+import datetime
 import json
 import os
 import sys
@@ -74,5 +75,8 @@ for i, (name, path) in enumerate(hashers):
     t = Token.objects.create(user=u)
     out.append({"username": username, "password": pw, "hasher": name, "hash": u.password, "token": t.key})
 inactive = User.objects.create_user("gone_fishing", password="inactive-pw", is_active=False)
+# Signed in once, long ago: last_login is imported (create_user leaves it NULL).
+inactive.last_login = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=datetime.timezone.utc)
+inactive.save(update_fields=["last_login"])
 unusable = User.objects.create_user("no_password")  # set_unusable_password
 print(json.dumps({"users": out, "hashers": [n for n, _ in hashers]}))
