@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/oauth"
 )
 
 func newTokensCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "tokens", Short: "Issue and revoke tokens"}
-	cmd.AddCommand(newTokensIssueCmd(e), newTokensRevokeCmd(e))
+	cmd.AddCommand(newTokensIssueCmd(e), newTokensListCmd(e), newTokensRevokeCmd(e))
 	return cmd
 }
 
@@ -78,6 +79,43 @@ func newTokensIssueCmd(e *env) *cobra.Command {
 	f.DurationVar(&ttl, "ttl", 720*time.Hour, "lifetime of the token")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return issue
+}
+
+func newTokensListCmd(e *env) *cobra.Command {
+	var (
+		user   string
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "list --user NAME",
+		Short: "List a user's live tokens: personal, imported DRF and sign-in grants (never the token values)",
+		Args:  cobra.NoArgs,
+		RunE: e.runE(func(cmd *cobra.Command, _ []string) error {
+			if user == "" {
+				return usagef("--user is required")
+			}
+			ctx := cmd.Context()
+			svc, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			views, err := svc.ListUserTokens(ctx, user)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(e.stdout, listJSON[app.TokenView]{Items: views})
+			}
+			t := newTable(e.stdout, "CLIENT", "KIND", "SCOPE", "CREATED", "LAST USED", "EXPIRES")
+			for _, v := range views {
+				t.row(v.ClientID, v.Kind, orDash(v.Scope), ts(v.CreatedAt), ts(v.LastUsedAt), ts(v.ExpiresAt))
+			}
+			return t.flush()
+		}),
+	}
+	c.Flags().StringVar(&user, "user", "", "username or user id")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
 }
 
 func newTokensRevokeCmd(e *env) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -57,4 +58,16 @@ func (h *Handler) revokeConsent(c *gin.Context) {
 		return
 	}
 	writeJSON(c, http.StatusOK, map[string]int{"grants_revoked": n})
+}
+
+// listUserTokens is GET /admin/users/{id}/tokens: the user's live grants
+// (personal tokens, imported DRF tokens, sign-ins), like `sesame tokens
+// list`. A user has few live grants, so the list is never paged.
+func (h *Handler) listUserTokens(c *gin.Context) {
+	ts, err := h.svc.ListUserTokens(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, page[app.TokenView]{Items: ts})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
@@ -131,6 +132,68 @@ func TestGroupRoutesRefuseBadInput(t *testing.T) {
 		}
 		if gs, err := st.ListGroups(context.Background()); err != nil || len(gs) != 0 {
 			t.Fatalf("groups after refused requests: %v, %v", gs, err)
+		}
+	})
+}
+
+// TestUserTokensRoute: personal tokens and imported DRF keys are listed
+// with their client and kind, never their values, and vanish once revoked.
+func TestUserTokensRoute(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st storage.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		if _, err := e.svc.CreateUser(ctx, "cli", app.NewUser{Username: "tess", Password: "pw-long-enough"}); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := e.svc.GetUser(ctx, "tess")
+		var empty page[app.TokenView]
+		e.do(http.MethodGet, "/admin/users/tess/tokens", nil, http.StatusOK).json(t, &empty)
+		if len(empty.Items) != 0 {
+			t.Fatalf("tokens before any: %+v", empty.Items)
+		}
+		cl, _, err := e.svc.CreateClient(ctx, "cli", app.ClientSpec{Name: "api", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, exp, err := e.oauth.IssuePersonalToken(ctx, u.ID, cl.ID, []string{"read"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const drfKey = "0123456789abcdef0123456789abcdef01234567"
+		if created, err := e.oauth.ImportDRFToken(ctx, drfKey, u.ID, cl.ID, nil, time.Now().Add(-time.Hour)); err != nil || !created {
+			t.Fatalf("import DRF token: %v %v", created, err)
+		}
+		r := e.do(http.MethodGet, "/admin/users/"+u.ID+"/tokens", nil, http.StatusOK)
+		if strings.Contains(string(r.body), tok) || strings.Contains(string(r.body), drfKey) {
+			t.Fatalf("a token value is in the listing: %s", r.body)
+		}
+		var got page[app.TokenView]
+		r.json(t, &got)
+		if len(got.Items) != 2 {
+			t.Fatalf("tokens %+v, want the personal and the DRF token", got.Items)
+		}
+		for _, v := range got.Items {
+			if v.ClientID != cl.ID || v.Kind != "personal_token" || v.CreatedAt.IsZero() || !v.ExpiresAt.After(time.Now()) {
+				t.Fatalf("token view %+v", v)
+			}
+		}
+		if scopes := got.Items[0].Scope + "|" + got.Items[1].Scope; scopes != "read|" && scopes != "|read" {
+			t.Fatalf("scopes %q", scopes)
+		}
+		if !got.Items[0].ExpiresAt.Equal(exp.UTC()) && !got.Items[1].ExpiresAt.Equal(exp.UTC()) {
+			t.Fatalf("no token expires at the issued %v: %+v", exp, got.Items)
+		}
+		if _, err := e.svc.RevokeForUser(ctx, "cli", "tess"); err != nil {
+			t.Fatal(err)
+		}
+		var after page[app.TokenView]
+		e.do(http.MethodGet, "/admin/users/tess/tokens", nil, http.StatusOK).json(t, &after)
+		if len(after.Items) != 0 {
+			t.Fatalf("revoked tokens still listed: %+v", after.Items)
+		}
+		e.do(http.MethodGet, "/admin/users/nobody/tokens", nil, http.StatusNotFound)
+		if r := e.call(http.MethodGet, "/admin/users/tess/tokens", "", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("without a token: %d", r.status)
 		}
 	})
 }

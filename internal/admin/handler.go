@@ -152,6 +152,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.POST("/users/:id/unlock", h.unlockUser)
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/consents", h.listConsents)
+	a.GET("/users/:id/tokens", h.listUserTokens)
 	a.DELETE("/users/:id/consents/:client_id", h.revokeConsent)
 
 	a.GET("/groups", h.listGroups)

@@ -140,6 +140,8 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		check("POST", "/admin/users", tok, `{"username":"zoe","password":"pw-long-enough"}`, 201)
 		check("GET", "/admin/users", tok, "", 200)
 		check("GET", "/admin/users/zoe/consents", tok, "", 200)
+		check("GET", "/admin/users/zoe/tokens", tok, "", 200)
+		check("GET", "/admin/users/nobody/tokens", tok, "", 404)
 		check("POST", "/admin/users/zoe/unlock", tok, "", 200)
 		check("POST", "/admin/users/nobody/unlock", tok, "", 404)
 		check("POST", "/admin/groups", tok, `{"name":"staff","description":"d"}`, 201)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/sesameauth/sesame/storage"
 )
@@ -99,4 +101,41 @@ func (s *Service) revokeGrants(ctx context.Context, f storage.GrantFilter, reaso
 		}
 	}
 	return len(ids), nil
+}
+
+// TokenView is one live grant of a user as `sesame tokens list` and GET
+// /admin/users/{id}/tokens show it: which client holds it, how it was
+// obtained and until when it lives — never a token value (only hashes are
+// stored). Kind is the grant type: personal_token for `sesame tokens
+// issue` and imported DRF keys, otherwise the OAuth grant
+// (authorization_code, password, …) that started the refresh family.
+type TokenView struct {
+	ClientID   string    `json:"client_id"`
+	Kind       string    `json:"kind"`
+	Scope      string    `json:"scope"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// ListUserTokens lists a user's (id or username) live grants — personal
+// tokens, imported DRF tokens and sign-in grants alike — oldest first.
+// Revoked and expired ones are left out.
+func (s *Service) ListUserTokens(ctx context.Context, idOrUsername string) ([]TokenView, error) {
+	u, err := s.GetUser(ctx, idOrUsername)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := s.store.ListGrants(ctx, storage.GrantFilter{Subject: u.ID, ActiveOnly: true, Now: s.clock()})
+	if err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	out := make([]TokenView, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, TokenView{
+			ClientID: g.ClientID, Kind: g.GrantType, Scope: strings.Join(g.Scopes, " "),
+			CreatedAt: g.CreatedAt, LastUsedAt: g.LastUsedAt, ExpiresAt: g.ExpiresAt,
+		})
+	}
+	return out, nil
 }

@@ -236,6 +236,34 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 	if out := c.run(0, "import", "django", "--from", from, "--client", api.ClientID); !strings.Contains(out, "nothing changed") {
 		t.Errorf("third import does not say nothing changed:\n%s", out)
 	}
+	// Each DRF token is listed like other personal tokens, never by value.
+	personal := func(username string) int {
+		out := c.run(0, "tokens", "list", "--user", username, "--json")
+		var toks struct {
+			Items []struct {
+				ClientID string `json:"client_id"`
+				Kind     string `json:"kind"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &toks); err != nil {
+			t.Fatalf("tokens list: %v\n%s", err, out)
+		}
+		n := 0
+		for _, tk := range toks.Items {
+			if tk.Kind == "personal_token" && tk.ClientID == api.ClientID {
+				n++
+			}
+		}
+		return n
+	}
+	for _, u := range p.Users {
+		if n := personal(u.Username); n != 1 {
+			t.Errorf("tokens list --user %s: %d DRF tokens, want 1", u.Username, n)
+		}
+		if out := c.run(0, "tokens", "list", "--user", u.Username); strings.Contains(out, u.Token) || !strings.Contains(out, "personal_token") {
+			t.Errorf("tokens list --user %s shows the key or not the token:\n%s", u.Username, out)
+		}
+	}
 	// Django's last_login is kept (microseconds included); NULL stays "never".
 	var gone, never map[string]any
 	c.json(&gone, "users", "get", "gone_fishing")
@@ -366,6 +394,9 @@ func runImport(t *testing.T, p djangoProject, from, sqlitePath string) {
 		}
 		if in := postForm(t, h, issuer+"/oauth2/introspect", url.Values{"token": {p.Users[0].Token}}, api.ClientID, api.ClientSecret); in["active"] != true {
 			t.Fatalf("another user's DRF token after revoke: %v", in)
+		}
+		if n := personal(p.Users[len(p.Users)-1].Username); n != 0 {
+			t.Errorf("the revoked DRF token is still listed (%d)", n)
 		}
 	})
 	if sqlitePath != "" {
