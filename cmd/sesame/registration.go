@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sesameauth/sesame/internal/admin"
+	"github.com/sesameauth/sesame/internal/app"
 )
 
 // newClientsRegistrationTokenCmd is `sesame clients registration-token`:
@@ -45,7 +45,7 @@ SHA-256 is stored: the token is printed once.`,
 			if _, err := e.open(cmd.Context()); err != nil {
 				return err
 			}
-			v, err := admin.CreateRegistrationToken(cmd.Context(), e.store, actor, admin.NewRegistrationToken{
+			v, err := app.CreateRegistrationToken(cmd.Context(), e.store, actor, app.NewRegistrationToken{
 				Description: description, ExpiresIn: expiresIn, MaxUses: maxUses,
 			}, time.Now())
 			if err != nil {
@@ -66,7 +66,7 @@ SHA-256 is stored: the token is printed once.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.DurationVar(&expiresIn, "expires-in", admin.DefaultRegistrationTokenTTL, "lifetime of the token (at most 8760h)")
+	f.DurationVar(&expiresIn, "expires-in", app.DefaultRegistrationTokenTTL, "lifetime of the token (at most 8760h)")
 	f.IntVar(&maxUses, "max-uses", 0, "how many clients it may register (0 = unlimited)")
 	f.StringVar(&description, "description", "", "free-text note (who it is for)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesameauth/sesame/internal/app"
-	"github.com/sesameauth/sesame/oauth"
+	"github.com/sesameauth/sesame/storage"
 )
 
 func newTokensCmd(e *env) *cobra.Command {
@@ -146,7 +146,7 @@ func newTokensRevokeCmd(e *env) *cobra.Command {
 					return err
 				}
 				if err := c.OAuth.RevokeToken(ctx, args[0]); err != nil {
-					if errors.Is(err, oauth.ErrUnknownToken) {
+					if errors.Is(err, storage.ErrNotFound) { // oauth.ErrUnknownToken wraps it
 						return usagef("not a token of this server (or already expired)")
 					}
 					return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -34,7 +35,7 @@ type regResp struct {
 
 func (e *env) initialAccessToken(maxUses int) string {
 	e.t.Helper()
-	v, err := CreateRegistrationToken(context.Background(), e.st, "cli", NewRegistrationToken{ExpiresIn: time.Hour, MaxUses: maxUses}, time.Now())
+	v, err := app.CreateRegistrationToken(context.Background(), e.st, "cli", app.NewRegistrationToken{ExpiresIn: time.Hour, MaxUses: maxUses}, time.Now())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -280,12 +280,12 @@ func TestConsentKeyTokenAuditAndRegistrationTokenRoutes(t *testing.T) {
 		e.do(http.MethodPost, "/admin/tokens/revoke", map[string]string{"client_id": "nope"}, http.StatusNotFound)
 
 		// Registration tokens.
-		var rt RegistrationTokenView
+		var rt app.RegistrationTokenView
 		e.do(http.MethodPost, "/admin/registration-tokens", map[string]any{"description": "partner", "expires_in": 3600, "max_uses": 2}, http.StatusCreated).json(t, &rt)
-		if !strings.HasPrefix(rt.Token, registrationTokenPrefix) || rt.MaxUses != 2 || rt.ExpiresAt.Sub(rt.CreatedAt) != time.Hour {
+		if !strings.HasPrefix(rt.Token, app.RegistrationTokenPrefix) || rt.MaxUses != 2 || rt.ExpiresAt.Sub(rt.CreatedAt) != time.Hour {
 			t.Fatalf("registration token %+v", rt)
 		}
-		var rts page[RegistrationTokenView]
+		var rts page[app.RegistrationTokenView]
 		r = e.do(http.MethodGet, "/admin/registration-tokens", nil, http.StatusOK)
 		r.json(t, &rts)
 		if len(rts.Items) != 1 || rts.Items[0].ID != rt.ID || strings.Contains(string(r.body), rt.Token) {
