@@ -53,15 +53,6 @@ func (h *Handler) auditRevoked(ctx context.Context, r *http.Request, err error) 
 		Details: map[string]string{"token_type_hint": r.PostForm.Get("token_type_hint")}})
 }
 
-// userOf is the user a grant acts for: the subject, unless it is the client
-// itself (client_credentials).
-func userOf(ar fosite.AccessRequester, sub string) string {
-	if sub == ar.GetClient().GetID() {
-		return ""
-	}
-	return sub
-}
-
 func (h *Handler) appendAudit(ctx context.Context, e storage.AuditEvent) {
 	e.At = h.now().UTC()
 	if len(e.UserAgent) > 256 {

@@ -94,13 +94,13 @@ type Deps struct {
 func (d *Deps) validate() error {
 	var errs []error
 	if d.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("oauth.Deps.Store is required"))
 	}
 	if d.Keys == nil {
-		errs = append(errs, errors.New("Keys is required"))
+		errs = append(errs, errors.New("oauth.Deps.Keys is required"))
 	}
 	if d.Ring == nil {
-		errs = append(errs, errors.New("Ring is required"))
+		errs = append(errs, errors.New("oauth.Deps.Ring is required"))
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -111,7 +111,7 @@ func (d *Deps) validate() error {
 	c := &d.Config
 	c.Issuer = strings.TrimRight(c.Issuer, "/")
 	if u, err := url.Parse(c.Issuer); c.Issuer == "" || err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("Config.Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+		errs = append(errs, fmt.Errorf("oauth.Config.Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
 	}
 	for name, v := range map[string]*time.Duration{
 		"AccessTokenLifetime":  &c.AccessTokenLifetime,
@@ -120,18 +120,18 @@ func (d *Deps) validate() error {
 		"AuthCodeLifetime":     &c.AuthCodeLifetime,
 	} {
 		if *v <= 0 {
-			errs = append(errs, fmt.Errorf("Config.%s must be positive, got %s", name, *v))
+			errs = append(errs, fmt.Errorf("oauth.Config.%s must be positive, got %s", name, *v))
 		}
 	}
 	if c.RefreshReuseGrace < 0 {
-		errs = append(errs, fmt.Errorf("Config.RefreshReuseGrace must not be negative, got %s", c.RefreshReuseGrace))
+		errs = append(errs, fmt.Errorf("oauth.Config.RefreshReuseGrace must not be negative, got %s", c.RefreshReuseGrace))
 	}
 	switch c.AccessTokenFormat {
 	case "":
 		c.AccessTokenFormat = FormatJWT
 	case FormatJWT, FormatOpaque:
 	default:
-		errs = append(errs, fmt.Errorf("Config.AccessTokenFormat %q must be %q or %q", c.AccessTokenFormat, FormatJWT, FormatOpaque))
+		errs = append(errs, fmt.Errorf("oauth.Config.AccessTokenFormat %q must be %q or %q", c.AccessTokenFormat, FormatJWT, FormatOpaque))
 	}
 	if c.IDTokenSigningAlg == "" {
 		c.IDTokenSigningAlg = keys.RS256
@@ -141,7 +141,7 @@ func (d *Deps) validate() error {
 	}
 	for name, alg := range map[string]string{"IDTokenSigningAlg": c.IDTokenSigningAlg, "AccessTokenSigningAlg": c.AccessTokenSigningAlg} {
 		if !keys.IsSupported(alg) {
-			errs = append(errs, fmt.Errorf("Config.%s %q is not supported (supported: %v)", name, alg, keys.Supported()))
+			errs = append(errs, fmt.Errorf("oauth.Config.%s %q is not supported (supported: %v)", name, alg, keys.Supported()))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

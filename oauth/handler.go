@@ -139,6 +139,7 @@ func New(d Deps) (*Handler, error) {
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
+		//lint:ignore SA1019 the password grant is offered on purpose, marked legacy (RFC 9700 §2.4) in the README
 		compose.OAuth2ResourceOwnerPasswordCredentialsFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,

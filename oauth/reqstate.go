@@ -113,12 +113,6 @@ func (st *reqState) reason(def string) string {
 	return def
 }
 
-// isInfra reports whether err is an infrastructure failure rather than a
-// definite answer of the store.
-func isInfra(err error) bool {
-	return err != nil && !isNotFound(err) && !isConflict(err)
-}
-
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
 func isConflict(err error) bool { return errors.Is(err, storage.ErrConflict) }
 

@@ -107,7 +107,7 @@ func (s *jwtSigner) Decode(ctx context.Context, token string) (*jwt.Token, error
 			return t, nil
 		}
 	}
-	jws, err := jose.ParseSigned(token, verifyAlgs)
+	jws, err := jose.ParseSignedCompact(token, verifyAlgs)
 	if err != nil {
 		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorMalformed, Inner: err}
 	}

@@ -50,19 +50,19 @@ type Handler struct {
 func New(d Deps) (*Handler, error) {
 	var errs []error
 	if d.OAuth == nil {
-		errs = append(errs, errors.New("OAuth is required"))
+		errs = append(errs, errors.New("oidc.Deps.OAuth is required"))
 	}
 	if d.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("oidc.Deps.Store is required"))
 	}
 	if d.Sessions == nil {
-		errs = append(errs, errors.New("Sessions is required"))
+		errs = append(errs, errors.New("oidc.Deps.Sessions is required"))
 	}
 	if d.Keys == nil {
-		errs = append(errs, errors.New("Keys is required"))
+		errs = append(errs, errors.New("oidc.Deps.Keys is required"))
 	}
 	if u, err := url.Parse(d.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, errors.New("Issuer must be an absolute URL"))
+		errs = append(errs, errors.New("oidc.Deps.Issuer must be an absolute URL"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, errors.Join(errors.New("oidc: invalid dependencies"), err)

@@ -64,7 +64,7 @@ var hintAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jos
 // (with any published key). Expiry is not checked: RPs send old ID tokens
 // on logout, and the spec allows it.
 func (h *Handler) verifyHint(ctx context.Context, raw string) (*hintClaims, error) {
-	jws, err := jose.ParseSigned(raw, hintAlgs)
+	jws, err := jose.ParseSignedCompact(raw, hintAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, errBadLogout{"The id_token_hint is not a valid ID token."}
 	}

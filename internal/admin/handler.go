@@ -71,23 +71,23 @@ type Handler struct {
 func New(d Deps) (*Handler, error) {
 	var errs []error
 	if d.App == nil {
-		errs = append(errs, errors.New("App is required"))
+		errs = append(errs, errors.New("admin.Deps.App is required"))
 	}
 	if d.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("admin.Deps.Store is required"))
 	}
 	if d.Keys == nil {
-		errs = append(errs, errors.New("Keys is required"))
+		errs = append(errs, errors.New("admin.Deps.Keys is required"))
 	}
 	if d.Tokens == nil {
-		errs = append(errs, errors.New("Tokens is required"))
+		errs = append(errs, errors.New("admin.Deps.Tokens is required"))
 	}
 	if d.Ring == nil {
-		errs = append(errs, errors.New("Ring is required"))
+		errs = append(errs, errors.New("admin.Deps.Ring is required"))
 	}
 	issuer := strings.TrimRight(d.Issuer, "/")
 	if u, err := url.Parse(issuer); issuer == "" || err != nil || !u.IsAbs() || u.Host == "" {
-		errs = append(errs, errors.New("Issuer must be an absolute URL"))
+		errs = append(errs, errors.New("admin.Deps.Issuer must be an absolute URL"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, errors.Join(errors.New("admin: invalid dependencies"), err)

@@ -36,18 +36,6 @@ func parseTS(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// parseTSPtr decodes a nullable TEXT time column.
-func parseTSPtr(ns sql.NullString) (*time.Time, error) {
-	if !ns.Valid {
-		return nil, nil
-	}
-	t, err := parseTS(ns.String)
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
 // timeCol scans a TEXT time column and decodes it in one place, so row
 // scanners can keep a flat list of destinations.
 type timeCol struct {
