@@ -337,6 +337,10 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s LoginSession) error
 	GetSession(ctx context.Context, id string) (LoginSession, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// ExtendSession moves the ExpiresAt of an unrevoked session to
+	// expiresAt (the idle timeout slides with activity); ErrNotFound if
+	// the session is absent or revoked.
+	ExtendSession(ctx context.Context, id string, expiresAt time.Time) error
 	// RevokeUserSessions revokes every unrevoked session of a user; returns the count.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error)
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int, error)

@@ -213,7 +213,9 @@ func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if _, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"}); err != nil {
+	// The fresh session gets a browser-session cookie: whether the old one
+	// was persistent is not recorded, and the safer choice is not to be.
+	if _, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"}, false); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

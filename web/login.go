@@ -17,6 +17,7 @@ type loginData struct {
 	Username   string
 	Error      string
 	ClientName string
+	Remember   bool
 }
 
 // loginTarget is what a login page is for: an authorization flow, or
@@ -115,7 +116,9 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	s, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"})
+	// "Keep me signed in" chooses a persistent cookie; without it the
+	// browser forgets the session when it closes (issue 13 item 20).
+	s, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"}, r.PostFormValue("remember") != "")
 	if err != nil {
 		h.serverError(w, r, err)
 		return

@@ -32,6 +32,8 @@ type Config struct {
 
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
+	SessionIdleTimeout   time.Duration // browser login session: unused this long ends it
+	SessionLifetime      time.Duration // browser login session: absolute end after sign-in
 	IDTokenLifetime      time.Duration
 	AuthCodeLifetime     time.Duration
 	RotateRefreshTokens  bool
@@ -284,6 +286,8 @@ func (c *Config) Validate() error {
 		{"SESAME_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime},
 		{"SESAME_ID_TOKEN_LIFETIME", c.IDTokenLifetime},
 		{"SESAME_AUTH_CODE_LIFETIME", c.AuthCodeLifetime},
+		{"SESAME_SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout},
+		{"SESAME_SESSION_LIFETIME", c.SessionLifetime},
 		{"SESAME_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 	} {
 		if d.v <= 0 {
@@ -292,6 +296,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownDelay < 0 {
 		return fmt.Errorf("invalid SESAME_SHUTDOWN_DELAY %q: must not be negative", c.ShutdownDelay)
+	}
+	if c.SessionIdleTimeout > c.SessionLifetime {
+		return fmt.Errorf("invalid SESAME_SESSION_IDLE_TIMEOUT %q: must not exceed SESAME_SESSION_LIFETIME (%s)", c.SessionIdleTimeout, c.SessionLifetime)
 	}
 	if c.RefreshReuseGrace < 0 {
 		return fmt.Errorf("invalid SESAME_REFRESH_REUSE_GRACE %q: must not be negative", c.RefreshReuseGrace)

@@ -132,7 +132,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	}
 	f.keys, f.oauth = core.Keys, core.OAuth
 
-	f.sessions = session.New(s.Store, cfg.Issuer, cfg.RefreshTokenLifetime, s.now)
+	f.sessions = session.New(s.Store, cfg.Issuer, cfg.SessionLifetime, s.now).WithIdleTimeout(cfg.SessionIdleTimeout)
 
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,

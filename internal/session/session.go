@@ -30,16 +30,23 @@ const tokenBytes = 32
 var ErrNoSession = errors.New("session: no valid login session")
 
 // Manager issues, reads and ends login sessions.
+//
+// A session has two limits of its own (issue 13 item 20): an absolute
+// lifetime from the sign-in (CreatedAt + lifetime) and an idle timeout.
+// The stored ExpiresAt is the idle deadline: each use of a session that
+// has spent more than half of its idle window moves it forward (one write
+// per half window at most), never past the absolute end.
 type Manager struct {
 	store    storage.SessionStore
 	secure   bool
 	lifetime time.Duration
+	idle     time.Duration // 0: no idle timeout, ExpiresAt is the absolute end
 	now      func() time.Time
 }
 
 // New returns a Manager. issuer decides the cookie flavour (https →
-// __Host- prefix and Secure); lifetime is how long a session lasts after
-// the password check (0 → 24h); now is the clock (nil → time.Now).
+// __Host- prefix and Secure); lifetime is how long a session lasts at most
+// after the password check (0 → 24h); now is the clock (nil → time.Now).
 func New(store storage.SessionStore, issuer string, lifetime time.Duration, now func() time.Time) *Manager {
 	if lifetime <= 0 {
 		lifetime = 24 * time.Hour
@@ -52,6 +59,15 @@ func New(store storage.SessionStore, issuer string, lifetime time.Duration, now 
 		secure = true
 	}
 	return &Manager{store: store, secure: secure, lifetime: lifetime, now: now}
+}
+
+// WithIdleTimeout ends a session that has not been used for d (0 or
+// d >= lifetime: no idle timeout). Call it before use.
+func (m *Manager) WithIdleTimeout(d time.Duration) *Manager {
+	if d > 0 && d < m.lifetime {
+		m.idle = d
+	}
+	return m
 }
 
 // Now is the manager's clock, shared with callers so that auth_time and
@@ -83,17 +99,38 @@ func (m *Manager) Current(ctx context.Context, r *http.Request) (storage.LoginSe
 	if err != nil {
 		return storage.LoginSession{}, fmt.Errorf("session: load: %w", err)
 	}
-	if s.RevokedAt != nil || !m.now().Before(s.ExpiresAt) {
+	now := m.now()
+	end := s.CreatedAt.Add(m.lifetime)
+	if s.RevokedAt != nil || !now.Before(s.ExpiresAt) || !now.Before(end) {
 		return storage.LoginSession{}, ErrNoSession
+	}
+	if m.idle > 0 && s.ExpiresAt.Sub(now) < m.idle/2 {
+		next := now.Add(m.idle)
+		if next.After(end) {
+			next = end
+		}
+		if next.After(s.ExpiresAt) {
+			err := m.store.ExtendSession(ctx, s.ID, next)
+			if errors.Is(err, storage.ErrNotFound) {
+				return storage.LoginSession{}, ErrNoSession // revoked meanwhile
+			}
+			if err != nil {
+				return storage.LoginSession{}, fmt.Errorf("session: extend: %w", err)
+			}
+			s.ExpiresAt = next
+		}
 	}
 	return s, nil
 }
 
 // Login starts a new login session for userID after a successful password
-// check and sets its cookie. Any session the browser held before is
-// revoked: the id always changes at login, so a session id planted before
-// authentication is worthless afterwards (session fixation).
-func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.LoginSession, error) {
+// check and sets its cookie: with remember ("remember me" on the login
+// form) a persistent cookie that lasts until the session's absolute end,
+// otherwise a browser-session cookie the browser drops when it closes.
+// Any session the browser held before is revoked: the id always changes at
+// login, so a session id planted before authentication is worthless
+// afterwards (session fixation).
+func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, remember bool) (storage.LoginSession, error) {
 	now := m.now()
 	if c, err := r.Cookie(m.CookieName()); err == nil && c.Value != "" {
 		if err := m.store.RevokeSession(ctx, secret.HashToken(c.Value), now); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -112,10 +149,17 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		CreatedAt: now,
 		ExpiresAt: now.Add(m.lifetime),
 	}
+	if m.idle > 0 {
+		s.ExpiresAt = now.Add(m.idle)
+	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return storage.LoginSession{}, fmt.Errorf("session: create: %w", err)
 	}
-	http.SetCookie(w, m.cookie(m.CookieName(), token, s.ExpiresAt))
+	var persist time.Time
+	if remember {
+		persist = now.Add(m.lifetime)
+	}
+	http.SetCookie(w, m.cookie(m.CookieName(), token, persist))
 	return s, nil
 }
 
@@ -143,17 +187,21 @@ func SID(s storage.LoginSession) string {
 	return secret.HashToken("sid:" + s.ID)
 }
 
+// cookie is the session cookie; a zero expires makes it a browser-session
+// cookie (no Expires, no Max-Age).
 func (m *Manager) cookie(name, value string, expires time.Time) *http.Cookie {
-	return &http.Cookie{
+	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
 		Path:     "/",
-		Expires:  expires,
-		MaxAge:   int(expires.Sub(m.now()).Seconds()),
 		Secure:   m.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
+	if !expires.IsZero() {
+		c.Expires, c.MaxAge = expires, int(expires.Sub(m.now()).Seconds())
+	}
+	return c
 }
 
 func (m *Manager) clear(w http.ResponseWriter, name string) {

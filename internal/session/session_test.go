@@ -52,7 +52,7 @@ func TestCookieFlavourFollowsIssuerScheme(t *testing.T) {
 		t.Run(tc.issuer, func(t *testing.T) {
 			m := session.New(store, tc.issuer, time.Hour, nil)
 			rec := httptest.NewRecorder()
-			if _, err := m.Login(context.Background(), rec, httptest.NewRequest("POST", "/login", nil), "u1", []string{"pwd"}); err != nil {
+			if _, err := m.Login(context.Background(), rec, httptest.NewRequest("POST", "/login", nil), "u1", []string{"pwd"}, true); err != nil {
 				t.Fatal(err)
 			}
 			c := cookieOf(t, rec, tc.name)
@@ -79,7 +79,7 @@ func TestLoginRotatesAndLogoutRevokes(t *testing.T) {
 	m := session.New(store, "http://localhost", time.Hour, func() time.Time { return now })
 	ctx := context.Background()
 	rec := httptest.NewRecorder()
-	s1, err := m.Login(ctx, rec, httptest.NewRequest("POST", "/", nil), "u1", []string{"pwd"})
+	s1, err := m.Login(ctx, rec, httptest.NewRequest("POST", "/", nil), "u1", []string{"pwd"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestLoginRotatesAndLogoutRevokes(t *testing.T) {
 	}
 	// A second login from the same browser replaces the session.
 	rec2 := httptest.NewRecorder()
-	s2, err := m.Login(ctx, rec2, req, "u1", []string{"pwd"})
+	s2, err := m.Login(ctx, rec2, req, "u1", []string{"pwd"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestLoginRotatesAndLogoutRevokes(t *testing.T) {
 	}
 	// Expiry.
 	rec3 := httptest.NewRecorder()
-	if _, err := m.Login(ctx, rec3, httptest.NewRequest("POST", "/", nil), "u1", nil); err != nil {
+	if _, err := m.Login(ctx, rec3, httptest.NewRequest("POST", "/", nil), "u1", nil, true); err != nil {
 		t.Fatal(err)
 	}
 	req3 := httptest.NewRequest("GET", "/", nil)

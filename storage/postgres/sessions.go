@@ -55,6 +55,19 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	return nil
 }
 
+// ExtendSession sets the expiry of an unrevoked session.
+func (s *Store) ExtendSession(ctx context.Context, id string, expiresAt time.Time) error {
+	tag, err := s.q(ctx).Exec(ctx, `UPDATE login_sessions SET expires_at = $2
+		WHERE id = $1 AND revoked_at IS NULL`, id, ts(expiresAt))
+	if err != nil {
+		return mapErr("extend session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("extend session")
+	}
+	return nil
+}
+
 // RevokeUserSessions revokes every unrevoked session of the user.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error) {
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE login_sessions SET revoked_at = $2

@@ -41,6 +41,21 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	return nil
 }
 
+// ExtendSession sets the expiry of an unrevoked session; ErrNotFound if it
+// is absent or revoked.
+func (s *Store) ExtendSession(ctx context.Context, id string, expiresAt time.Time) error {
+	const op = "extend session"
+	n, err := s.execCount(ctx, op, `UPDATE login_sessions SET expires_at = ?
+		WHERE id = ? AND revoked_at IS NULL`, ts(expiresAt), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(op, "session")
+	}
+	return nil
+}
+
 // RevokeUserSessions revokes every unrevoked session of a user.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error) {
 	return s.execCount(ctx, "revoke user sessions", `UPDATE login_sessions SET revoked_at = ?

@@ -115,6 +115,7 @@ func brokenCalls(s storage.Store) []struct {
 		{"CreateSession", func(ctx context.Context) error { return s.CreateSession(ctx, loginSession("s-new", "u1")) }},
 		{"GetSession", func(ctx context.Context) error { _, err := s.GetSession(ctx, "s-1"); return err }},
 		{"RevokeSession", func(ctx context.Context) error { return s.RevokeSession(ctx, "s-1", base) }},
+		{"ExtendSession", func(ctx context.Context) error { return s.ExtendSession(ctx, "s-1", base) }},
 		{"RevokeUserSessions", func(ctx context.Context) error { _, err := s.RevokeUserSessions(ctx, "u1", base); return err }},
 		{"DeleteExpiredSessions", func(ctx context.Context) error { _, err := s.DeleteExpiredSessions(ctx, base, 10); return err }},
 		{"UpsertConsent", func(ctx context.Context) error { return s.UpsertConsent(ctx, consent("u1", "c1")) }},

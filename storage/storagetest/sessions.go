@@ -45,6 +45,20 @@ func testSessions(t *testing.T, h Harness) {
 		checkRecord(t, "the other session", noAMR, got)
 	})
 
+	t.Run("extend moves the expiry of an unrevoked session only", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		want := loginSession("e1", "user-1")
+		ok(t, s.CreateSession(ctx, want), "CreateSession")
+		ok(t, s.ExtendSession(ctx, "e1", at(48*time.Hour)), "ExtendSession")
+		got, err := s.GetSession(ctx, "e1")
+		ok(t, err, "GetSession")
+		want.ExpiresAt = at(48 * time.Hour)
+		checkRecord(t, "extended session", want, got)
+		wantErr(t, s.ExtendSession(ctx, "nope", at(time.Hour)), storage.ErrNotFound, "ExtendSession of a missing session")
+		ok(t, s.RevokeSession(ctx, "e1", at(time.Hour)), "RevokeSession")
+		wantErr(t, s.ExtendSession(ctx, "e1", at(72*time.Hour)), storage.ErrNotFound, "ExtendSession of a revoked session")
+	})
+
 	t.Run("revoke a user's sessions counts the unrevoked ones", func(t *testing.T) {
 		s, ctx := h.New(t), t.Context()
 		for _, ss := range []storage.LoginSession{
