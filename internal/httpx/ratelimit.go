@@ -47,9 +47,13 @@ func DefaultAPIRateLimit() RateLimitConfig {
 }
 
 // DefaultBrowserRateLimit covers the HTML pages (authorize, login,
-// consent, account, logout).
+// consent, account, logout). One complete sign-in with consent is 7 such
+// requests, so 8/s with a burst of 60 lets about 69 sign-ins a minute
+// through one address (an office behind one NAT), 77 in the first minute
+// (issue 13 item 21; test/security TestLoginsPerMinuteFromOneAddress).
+// Guessing passwords stays bounded by the brute-force guard, not by this.
 func DefaultBrowserRateLimit() RateLimitConfig {
-	return RateLimitConfig{Rate: 5, Burst: 30, HTML: true}
+	return RateLimitConfig{Rate: 8, Burst: 60, HTML: true}
 }
 
 // DefaultRegisterRateLimit covers dynamic client registration.

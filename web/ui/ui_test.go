@@ -13,7 +13,10 @@ import (
 
 // samples renders every page with representative data.
 var samples = map[string]any{
-	"login":    struct{ Action, CSRF, Username, Error, ClientName string }{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App"},
+	"login": struct {
+		Action, CSRF, Username, Error, ClientName string
+		Remember                                  bool
+	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true},
 	"consent":  nil, // filled in the test (needs a slice of structs)
 	"account":  nil,
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
