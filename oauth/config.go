@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -85,6 +86,10 @@ type Deps struct {
 	// Now is the clock of Sesame's own decisions (grace window, grant
 	// timestamps, denylist expiry); fosite itself uses time.Now.
 	Now func() time.Time
+	// DPoP verifies DPoP proofs (RFC 9449); nil builds one with the
+	// defaults of internal/dpop (ES256, EdDSA, ES384, RS256, PS256; no
+	// server nonce). The server shares it with /userinfo.
+	DPoP *dpop.Verifier
 	// Throttle is the brute-force guard of client authentication and the
 	// password grant (throttle.go); nil switches that protection off.
 	Throttle *throttle.Guard
@@ -107,6 +112,13 @@ func (d *Deps) validate() error {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.DPoP == nil {
+		v, err := dpop.NewVerifier(dpop.Options{Now: d.Now})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		d.DPoP = v
 	}
 	c := &d.Config
 	c.Issuer = strings.TrimRight(c.Issuer, "/")

@@ -53,6 +53,7 @@ func (h *Handler) buildDiscovery() ([]byte, error) {
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"claims_parameter_supported":                     false,
+		"dpop_signing_alg_values_supported":              h.dpop.AlgorithmNames(), // RFC 9449 §5.1
 	} {
 		doc[k] = v
 	}

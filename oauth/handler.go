@@ -17,6 +17,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -50,6 +51,7 @@ type Handler struct {
 	provider *fosite.Fosite
 	adapter  *fositeStore
 	strategy *tokenStrategy
+	dpop     *dpop.Verifier
 	idAlgs   []string // algorithms with an active key
 	// discovery is the serialized metadata document, built once.
 	discovery []byte
@@ -61,7 +63,7 @@ func New(d Deps) (*Handler, error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: d.Config, store: d.Store, keys: d.Keys, ring: d.Ring, logger: d.Logger, now: d.Now}
+	h := &Handler{cfg: d.Config, store: d.Store, keys: d.Keys, ring: d.Ring, logger: d.Logger, now: d.Now, dpop: d.DPoP}
 	ctx := context.Background()
 	for _, alg := range keys.Supported() {
 		if _, err := d.Keys.Active(ctx, alg); err == nil {

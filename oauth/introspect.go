@@ -26,6 +26,13 @@ type introspection struct {
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the RFC 7800 cnf member with the RFC 9449 jkt.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // introspect is POST /oauth2/introspect (RFC 7662). The caller
@@ -103,6 +110,10 @@ func (h *Handler) introspect(c *gin.Context) {
 	switch tu {
 	case fosite.AccessToken:
 		resp.TokenType = "Bearer"
+		if sess.DPoPJKT != "" {
+			resp.TokenType = TokenTypeDPoP
+			resp.Cnf = &confirmation{JKT: sess.DPoPJKT}
+		}
 		resp.Exp = sess.GetExpiresAt(fosite.AccessToken).Unix()
 		if sess.AccessTokenFormat == FormatJWT {
 			resp.Jti = sess.AccessTokenJTI

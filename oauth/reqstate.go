@@ -52,6 +52,9 @@ type reqState struct {
 	// up (revocation, introspection): revoking their grant also puts their
 	// jti on the denylist, since no row remembers it.
 	presentedJWTs []presentedJWT
+	// dpopJKT is the key thumbprint of this token request's verified DPoP
+	// proof (dpop.go), "" without one.
+	dpopJKT string
 }
 
 // presentedJWT is a verified JWT access token seen by this request.

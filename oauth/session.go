@@ -29,6 +29,9 @@ type Session struct {
 	// AccessTokenFormat is the format of that access token: "jwt" or
 	// "opaque".
 	AccessTokenFormat string `json:"at_format,omitempty"`
+	// DPoPJKT is the RFC 7638 thumbprint of the DPoP key the tokens of
+	// this session are bound to (RFC 9449 §6: cnf.jkt), "" when unbound.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 	// Extra holds additional claims for JWT access tokens (set by the
 	// authorize side); reserved claim names are ignored.
 	Extra map[string]any `json:"extra,omitempty"`
@@ -69,7 +72,7 @@ func (s *Session) SetSubject(subject string) {
 // reservedClaims cannot be overridden through Extra.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
-	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true,
+	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true, "cnf": true,
 }
 
 // claimGrantID names the grant of a JWT access token (a fosite request id:
@@ -96,6 +99,9 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 	}
 	if s.grantID != "" {
 		extra[claimGrantID] = s.grantID
+	}
+	if s.DPoPJKT != "" {
+		extra["cnf"] = map[string]any{"jkt": s.DPoPJKT} // RFC 9449 §6.1
 	}
 	return &jwt.JWTClaims{
 		Subject: s.GetSubject(),

@@ -32,7 +32,7 @@ import (
 var jwtStandardClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
 	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true,
-	"preferred_username": true,
+	"preferred_username": true, "cnf": true,
 }
 
 // getJWTAccessSession rebuilds the request of a rowless JWT access token.
@@ -88,6 +88,7 @@ func (f *fositeStore) getJWTAccessSession(ctx context.Context, token string, ses
 	s.AccessTokenFormat = FormatJWT
 	s.SetExpiresAt(fosite.AccessToken, exp)
 	s.verifiedJWT = token
+	s.DPoPJKT = cnfJKT(claims["cnf"])
 	for k, v := range claims {
 		if !jwtStandardClaims[k] {
 			if s.Extra == nil {
@@ -182,4 +183,11 @@ func claimList(v any) fosite.Arguments {
 		return x
 	}
 	return nil
+}
+
+// cnfJKT reads cnf.jkt (RFC 9449 §6.1) of a token's claims.
+func cnfJKT(v any) string {
+	m, _ := v.(map[string]any)
+	jkt, _ := m["jkt"].(string)
+	return jkt
 }

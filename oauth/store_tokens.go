@@ -356,6 +356,8 @@ type successor struct {
 	RefreshToken string    `json:"refresh_token"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	Scope        []string  `json:"scope,omitempty"`
+	// DPoPJKT is the key the access token is bound to (RFC 9449).
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 }
 
 func successorAAD(sigHash string) []byte { return []byte("sesame/refresh-successor/" + sigHash) }
@@ -394,6 +396,9 @@ func (f *fositeStore) RotateRefreshToken(ctx context.Context, requestID string, 
 		}
 		s.ExpiresAt = ar.GetSession().GetExpiresAt(fosite.AccessToken)
 		s.Scope = ar.GetGrantedScopes()
+		if sess, ok := ar.GetSession().(*Session); ok {
+			s.DPoPJKT = sess.DPoPJKT
+		}
 		b, err := json.Marshal(s)
 		if err != nil {
 			return fmt.Errorf("oauth: marshal successor: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -42,6 +43,10 @@ func (h *Handler) token(c *gin.Context) {
 			return
 		}
 	}
+	if err := h.tokenProof(w, r, st); err != nil {
+		h.writeTokenError(ctx, st, w, nil, err)
+		return
+	}
 	grace := gt == "refresh_token" && h.cfg.RotateRefreshTokens && h.cfg.RefreshReuseGrace > 0
 	if grace {
 		st.mu.Lock()
@@ -54,7 +59,9 @@ func (h *Handler) token(c *gin.Context) {
 		// attempt was written (fosite rolled it back); decide again with
 		// the family locked, where a retry within the grace gets the
 		// winner's pair.
+		jkt := st.proofJKT()
 		ctx, st = withState(r.Context())
+		st.dpopJKT = jkt // the proof was checked (and its jti used) once
 		h.refreshInGrace(withCaller(ctx, r), st, w, r)
 		return
 	}
@@ -90,6 +97,9 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 		return ar, nil, false, fosite.ErrServerError.WithDebugf("session is %T", ar.GetSession())
 	}
 	s.ClientID = client.GetID()
+	if err := bindDPoP(ar, s, st); err != nil {
+		return ar, nil, false, err // RFC 9449 §5 (dpop.go)
+	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") || ar.GetGrantTypes().ExactOne("password") {
 		// fosite validated the requested scopes and audiences against the
 		// client but grants nothing for these two grants.
@@ -125,6 +135,9 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 	resp, err = h.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
 		return ar, nil, true, err
+	}
+	if s.DPoPJKT != "" {
+		resp.SetTokenType(TokenTypeDPoP)
 	}
 	st.mu.Lock()
 	keep := st.keepRefresh
@@ -266,6 +279,9 @@ func (h *Handler) refreshInGrace(ctx context.Context, st *reqState, w http.Respo
 		out := fosite.NewAccessResponse()
 		out.SetAccessToken(replay.AccessToken)
 		out.SetTokenType("bearer")
+		if replay.DPoPJKT != "" {
+			out.SetTokenType(TokenTypeDPoP)
+		}
 		out.SetExpiresIn(time.Until(replay.ExpiresAt).Round(time.Second))
 		out.SetScopes(replay.Scope)
 		out.SetExtra("refresh_token", replay.RefreshToken)
@@ -343,6 +359,11 @@ func (h *Handler) graceSuccessor(ctx context.Context, r *http.Request, rec stora
 	}
 	if err := h.adapter.checkGrant(ctx, rec.RequestID); err != nil {
 		return nil, true, fosite.ErrInvalidGrant.WithWrap(err)
+	}
+	// The successor's access token is bound to the key of the first
+	// attempt: only that key may fetch it again (RFC 9449 §5).
+	if succ.DPoPJKT != "" && stateOf(ctx).proofJKT() != succ.DPoPJKT {
+		return nil, true, errDPoP(&dpop.Error{Code: dpop.CodeInvalidProof, Description: "The refresh token is bound to another DPoP key."})
 	}
 	return &succ, true, nil
 }
