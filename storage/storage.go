@@ -535,6 +535,80 @@ type GroupStore interface {
 	ListUserGroups(ctx context.Context, userID string) ([]Group, error)
 }
 
+// FactorKind names a second factor (SPEC part two "Second factors and
+// passkeys").
+type FactorKind string
+
+const (
+	FactorTOTP     FactorKind = "totp"     // RFC 6238 authenticator app
+	FactorWebAuthn FactorKind = "webauthn" // passkey (WebAuthn credential)
+)
+
+// Factor is one authentication factor of a user besides the password.
+type Factor struct {
+	ID     string
+	UserID string
+	Kind   FactorKind
+	Name   string // chosen by the user (passkeys), "" for TOTP
+	// Secret is opaque to storage. TOTP: the shared secret, sealed by the
+	// caller with the system secret (never in clear). WebAuthn: the
+	// credential record (public key, flags, transports), public data.
+	Secret []byte
+	// CredentialID is the WebAuthn credential id (base64url), unique
+	// across all users; "" for TOTP.
+	CredentialID string
+	// Counter is the replay fence. TOTP: the last time step accepted, so
+	// a code is accepted once. WebAuthn: the authenticator's signature
+	// counter.
+	Counter int64
+	// Confirmed: a TOTP factor counts only once the user has entered a
+	// code from it; until then it is an enrolment in progress.
+	Confirmed  bool
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// FactorStore keeps second factors and recovery codes.
+type FactorStore interface {
+	// CreateFactor inserts; ErrConflict if the id or the credential id
+	// exists.
+	CreateFactor(ctx context.Context, f Factor) error
+	GetFactor(ctx context.Context, id string) (Factor, error)
+	// GetFactorByCredentialID finds a WebAuthn factor; ErrNotFound if none.
+	GetFactorByCredentialID(ctx context.Context, credentialID string) (Factor, error)
+	// ListFactors lists a user's factors (confirmed or not), oldest first.
+	ListFactors(ctx context.Context, userID string) ([]Factor, error)
+	// ConfirmFactor marks an unconfirmed factor of userID confirmed with
+	// counter as its first fence; ErrConflict if it was confirmed already
+	// (a replayed form), ErrNotFound if absent or another user's.
+	ConfirmFactor(ctx context.Context, userID, id string, counter int64, at time.Time) error
+	// AdvanceFactorCounter records one use of a confirmed factor: it sets
+	// Counter and LastUsedAt only if the stored counter is lower than
+	// counter, or both are zero (authenticators that do not count).
+	// ErrConflict otherwise — a replay, and exactly one of several
+	// concurrent uses of one code wins; ErrNotFound if absent or
+	// unconfirmed.
+	AdvanceFactorCounter(ctx context.Context, id string, counter int64, at time.Time) error
+	// RenameFactor sets the name of userID's factor; ErrNotFound if absent
+	// or another user's.
+	RenameFactor(ctx context.Context, userID, id, name string) error
+	// DeleteFactor removes userID's factor; ErrNotFound if absent or
+	// another user's.
+	DeleteFactor(ctx context.Context, userID, id string) error
+	// DeleteUserFactors removes every factor and recovery code of a user
+	// and returns how many factors it removed. Deleting a user does too.
+	DeleteUserFactors(ctx context.Context, userID string) (int, error)
+	// ReplaceRecoveryCodes replaces the user's recovery codes (hashed by
+	// the caller) with hashes.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, at time.Time) error
+	// UseRecoveryCode marks the user's unused code with hash used;
+	// ErrNotFound if none matches (unknown or used already). Exactly one
+	// of several concurrent uses wins.
+	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error
+	// CountRecoveryCodes returns how many unused codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+}
+
 // ClientStore keeps clients.
 type ClientStore interface {
 	CreateClient(ctx context.Context, c Client) error // ErrConflict on duplicate id
@@ -582,6 +656,7 @@ type Store interface {
 	RegistrationTokenStore
 	ThrottleStore
 	GroupStore
+	FactorStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

@@ -35,6 +35,7 @@ const (
 	PurposeTokenHMAC    = "sesame/v1/token-hmac"    // fosite GlobalSecret for opaque tokens
 	PurposeDRFToken     = "sesame/v1/drf-token"     // keyed hash of imported DRF token keys
 	PurposeBound        = "sesame/v1/bound"         // SealBound: keys that also need a holder's value
+	PurposeRecoveryCode = "sesame/v1/recovery-code" // keyed hash of second-factor recovery codes
 )
 
 // ErrDecrypt is returned when no secret of the keyring opens a sealed value.

@@ -83,12 +83,15 @@ func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-// DeleteUser removes a user and its group memberships in one
+// DeleteUser removes a user, its group memberships and its factors in one
 // transaction; ErrNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return storage.InTx(ctx, s, func(ctx context.Context) error {
 		if _, err := s.q(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, id); err != nil {
 			return wrap("delete user's group memberships", err)
+		}
+		if _, err := s.deleteUserFactors(ctx, id); err != nil {
+			return err
 		}
 		return s.deleteOne(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id)
 	})

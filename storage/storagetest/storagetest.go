@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"RegistrationTokens", testRegistrationTokens},
 		{"Throttle", testThrottle},
 		{"Groups", testGroups},
+		{"Factors", testFactors},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}
