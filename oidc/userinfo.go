@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/ory/fosite"
 
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/storage"
@@ -26,22 +25,22 @@ func (h *Handler) userinfo(c *gin.Context) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "An access token is required."})
 		return
 	}
-	ctx := oauth.WithRequestState(r.Context())
-	use, ar, err := h.provider.IntrospectToken(ctx, token, fosite.AccessToken, h.oauth.NewSession("", "", ""))
-	if serr := oauth.StoreFailure(ctx); serr != nil {
-		h.log.ErrorContext(ctx, "oidc: userinfo storage failure", "err", serr)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
-		return
-	}
-	if err != nil || use != fosite.AccessToken {
+	ctx := r.Context()
+	at, err := h.oauth.VerifyAccessToken(ctx, token)
+	if errors.Is(err, oauth.ErrInactiveToken) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.", "")
 		return
 	}
-	if !ar.GetGrantedScopes().Has("openid") {
+	if err != nil {
+		h.log.ErrorContext(ctx, "oidc: userinfo storage failure", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	if !at.HasScope("openid") {
 		bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope.", "openid")
 		return
 	}
-	u, err := h.store.GetUser(ctx, ar.GetSession().GetSubject())
+	u, err := h.store.GetUser(ctx, at.Subject)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The user of this access token no longer exists or is disabled.", "")
 		return
@@ -51,13 +50,13 @@ func (h *Handler) userinfo(c *gin.Context) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
-	groups, err := h.oauth.GroupsFor(ctx, u.ID, ar.GetGrantedScopes())
+	groups, err := h.oauth.GroupsFor(ctx, u.ID, at.Scopes)
 	if err != nil {
 		h.log.ErrorContext(ctx, "oidc: userinfo load groups", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, userClaims(u, ar.GetGrantedScopes(), groups))
+	writeJSON(w, http.StatusOK, userClaims(u, at.Scopes, groups))
 }
 
 // bearerToken reads the token from the Authorization header or, for a
