@@ -21,6 +21,9 @@ type AccessToken struct {
 	// (client_credentials).
 	Subject string
 	Scopes  []string
+	// DPoPJKT is the thumbprint of the key the token is bound to (RFC 9449
+	// cnf.jkt), "" for a bearer token.
+	DPoPJKT string
 }
 
 // HasScope reports whether the token was granted scope s.
@@ -48,6 +51,9 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, token string) (AccessTo
 	t := AccessToken{ClientID: ar.GetClient().GetID(), Scopes: append([]string(nil), ar.GetGrantedScopes()...)}
 	if s := ar.GetSession(); s != nil {
 		t.Subject = s.GetSubject()
+	}
+	if s, ok := ar.GetSession().(*Session); ok {
+		t.DPoPJKT = s.DPoPJKT
 	}
 	return t, nil
 }

@@ -18,10 +18,11 @@ import (
 // WWW-Authenticate challenge.
 func (h *Handler) userinfo(c *gin.Context) {
 	w, r := c.Writer, c.Request
-	token, ok := bearerToken(r)
+	token, dpopScheme, ok := bearerToken(r)
 	if !ok {
 		// RFC 6750 §3.1: no error code when the request had no token.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+h.issuer+`"`)
+		w.Header().Add("WWW-Authenticate", h.dpopChallenge("", ""))
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "An access token is required."})
 		return
 	}
@@ -34,6 +35,9 @@ func (h *Handler) userinfo(c *gin.Context) {
 	if err != nil {
 		h.log.ErrorContext(ctx, "oidc: userinfo storage failure", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	if !h.checkDPoP(w, r, token, dpopScheme, at.DPoPJKT) {
 		return
 	}
 	if !at.HasScope("openid") {
@@ -59,15 +63,17 @@ func (h *Handler) userinfo(c *gin.Context) {
 	writeJSON(w, http.StatusOK, userClaims(u, at.Scopes, groups))
 }
 
-// bearerToken reads the token from the Authorization header or, for a
-// form POST, the access_token body parameter (RFC 6750 §2.1, §2.2).
-// Sending it both ways is refused (§2: at most one method).
-func bearerToken(r *http.Request) (string, bool) {
+// bearerToken reads the token from the Authorization header (scheme
+// Bearer, or DPoP for a DPoP-bound token, RFC 9449 §7.1) or, for a form
+// POST, the access_token body parameter (RFC 6750 §2.1, §2.2). Sending it
+// both ways is refused (§2: at most one method).
+func bearerToken(r *http.Request) (token string, dpopScheme, ok bool) {
 	var fromHeader string
 	if a := r.Header.Get("Authorization"); a != "" {
 		scheme, tok, ok := strings.Cut(a, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-			return "", false
+		dpopScheme = strings.EqualFold(scheme, "DPoP")
+		if !ok || !(strings.EqualFold(scheme, "Bearer") || dpopScheme) || strings.TrimSpace(tok) == "" {
+			return "", false, false
 		}
 		fromHeader = strings.TrimSpace(tok)
 	}
@@ -77,13 +83,13 @@ func bearerToken(r *http.Request) (string, bool) {
 	}
 	switch {
 	case fromHeader != "" && fromBody != "":
-		return "", false
+		return "", false, false
 	case fromHeader != "":
-		return fromHeader, true
+		return fromHeader, dpopScheme, true
 	case fromBody != "":
-		return fromBody, true
+		return fromBody, false, true
 	}
-	return "", false
+	return "", false, false
 }
 
 func bearerError(w http.ResponseWriter, status int, code, desc, scope string) {

@@ -34,9 +34,20 @@
 // tokens). Every error from Authenticate wraps ErrInvalidToken or
 // ErrUnavailable; *Error carries the client-safe description.
 //
+// DPoP (RFC 9449 §7): a token bound to a key (cnf.jkt in the JWT or the
+// introspection answer) is accepted only with `Authorization: DPoP …` and
+// a DPoP proof for this request (htm, htu, iat, ath) by that key, whose jti
+// has not been seen; a bound token presented as Bearer, and the DPoP scheme
+// with an unbound token, are 401 with a `WWW-Authenticate: DPoP` challenge.
+// The check is always on (WithDPoP / NewDPoP adjust it: PublicURL behind a
+// proxy, algorithms, window); the jti replay cache is in memory, per
+// process.
+//
 // Tokens and secrets are never logged.
 //
 // rs depends only on the standard library, go-jose v4, gin and x/sync,
-// x/time; it must not import any other Sesame package, so it can be used by
-// APIs that have nothing else to do with Sesame's code.
+// x/time, and internal/dpop (Sesame's one DPoP proof checker, a leaf
+// package of the same kind); it must not import any other Sesame package,
+// so it can be used by APIs that have nothing else to do with Sesame's
+// code.
 package rs

@@ -12,7 +12,7 @@ import (
 func Gin(auth Authenticator, opts ...Option) gin.HandlerFunc {
 	o := buildOptions(opts)
 	return func(c *gin.Context) {
-		p, ch := authenticate(auth, c.Request)
+		p, ch := authenticate(auth, c.Request, &o)
 		if ch != nil {
 			ch.write(c.Writer, o.realm)
 			c.Abort()

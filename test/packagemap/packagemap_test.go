@@ -23,6 +23,7 @@ const module = "github.com/sesameauth/sesame"
 var foundations = []string{
 	"internal/keys", "internal/session", "internal/password", "internal/httpx",
 	"internal/secret", "internal/throttle", "internal/metrics", "internal/notify", "internal/janitor",
+	"internal/dpop",
 }
 
 // rule is one row of the map: the module packages (relative to the module
@@ -53,7 +54,8 @@ var packageMap = map[string]rule{
 	"oidc/...":              {may: []string{"oauth", "internal/app", "storage", "web/ui"}, foundations: true},
 	"web":                   {may: []string{"internal/app", "internal/mfa", "internal/upstream/...", "web/ui", "storage"}, foundations: true},
 	"web/ui":                {},
-	"rs/...":                {}, // the resource-server kit pulls in nothing of the server
+	"rs/...":                {may: []string{"internal/dpop"}}, // the resource-server kit pulls in nothing of the server; the DPoP proof checker is a leaf
+	"internal/dpop":         {},                               // RFC 9449 proofs: shared by oauth, oidc and rs, imports nothing of Sesame
 	"storage":               {},
 	"storage/storagetest":   {may: []string{"storage"}},
 	"storage/dial":          {may: []string{"storage/...", "migrations"}},
