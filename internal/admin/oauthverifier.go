@@ -24,5 +24,11 @@ func (v OAuthVerifier) VerifyAccessToken(ctx context.Context, token string) (Pri
 	if err != nil {
 		return Principal{}, fmt.Errorf("admin: %w", err)
 	}
+	if at.DPoPJKT != "" {
+		// The admin API takes bearer tokens only; a DPoP-bound token
+		// presented as one is refused (RFC 9449 §7.1), or a stolen bound
+		// token would work here without its key.
+		return Principal{}, ErrInvalidToken
+	}
 	return Principal{ClientID: at.ClientID, Subject: at.Subject, Scopes: at.Scopes}, nil
 }

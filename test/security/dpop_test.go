@@ -96,6 +96,26 @@ func TestDPoPEndToEnd(t *testing.T) {
 			}
 		}
 
+		// The admin API takes bearer tokens only: a bound token is refused.
+		adm, admSec := s.client(app.ClientSpec{Name: "admin", GrantTypes: []string{"client_credentials"}, Scopes: []string{"sesame:admin"}})
+		for _, bind := range []bool{false, true} {
+			req, _ := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"sesame:admin"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if bind {
+				req.Header.Set("DPoP", proof(http.MethodPost, tokenURL, "", time.Time{}))
+			}
+			req.SetBasicAuth(url.QueryEscape(adm.ID), url.QueryEscape(admSec))
+			r := s.do(req)
+			wantTokens(t, r)
+			want := http.StatusOK
+			if bind {
+				want = http.StatusUnauthorized
+			}
+			if a := s.get("/admin/clients", "Authorization", "Bearer "+r.str("access_token")); a.status != want {
+				t.Errorf("admin API with a token bound=%v: %d, want %d", bind, a.status, want)
+			}
+		}
+
 		// The rs kit against this server: the JWT verified locally, the
 		// opaque token introspected.
 		ctx := context.Background()
