@@ -568,6 +568,41 @@ type Factor struct {
 	LastUsedAt *time.Time
 }
 
+// Resource is a registered API (RFC 8707 resource indicators): the URI a
+// client names in `resource` and that becomes the access token's aud, a
+// name for people, and the scopes it understands, each with a plain-words
+// description the consent page shows. URI is unique and compared exactly.
+type Resource struct {
+	ID        string
+	URI       string
+	Name      string
+	Scopes    []ResourceScope // in the order registered
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ResourceScope is one scope of a Resource.
+type ResourceScope struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// ResourceStore keeps registered APIs.
+type ResourceStore interface {
+	// CreateResource inserts; ErrConflict if the ID or the URI exists.
+	CreateResource(ctx context.Context, r Resource) error
+	GetResource(ctx context.Context, id string) (Resource, error) // ErrNotFound
+	// GetResourceByURI matches the URI exactly; ErrNotFound if absent.
+	GetResourceByURI(ctx context.Context, uri string) (Resource, error)
+	// ListResources lists every resource ordered by URI.
+	ListResources(ctx context.Context) ([]Resource, error)
+	// UpdateResource replaces URI, name, scopes and UpdatedAt of the
+	// resource with r.ID; ErrNotFound if absent, ErrConflict if the new
+	// URI belongs to another resource.
+	UpdateResource(ctx context.Context, r Resource) error
+	DeleteResource(ctx context.Context, id string) error // ErrNotFound if absent
+}
+
 // FactorStore keeps second factors and recovery codes.
 type FactorStore interface {
 	// CreateFactor inserts; ErrConflict if the id or the credential id
@@ -657,6 +692,7 @@ type Store interface {
 	ThrottleStore
 	GroupStore
 	FactorStore
+	ResourceStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

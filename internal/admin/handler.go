@@ -162,6 +162,12 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.PUT("/groups/:id/members/:user_id", h.addGroupMember)
 	a.DELETE("/groups/:id/members/:user_id", h.removeGroupMember)
 
+	a.GET("/resources", h.listResources)
+	a.POST("/resources", h.createResource)
+	a.GET("/resources/:id", h.getResource)
+	a.PATCH("/resources/:id", h.patchResource)
+	a.DELETE("/resources/:id", h.deleteResource)
+
 	a.GET("/keys", h.listKeys)
 	a.POST("/keys/rotate", h.rotateKeys)
 

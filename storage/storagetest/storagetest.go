@@ -53,6 +53,7 @@ func Run(t *testing.T, h Harness) {
 		{"Throttle", testThrottle},
 		{"Groups", testGroups},
 		{"Factors", testFactors},
+		{"Resources", testResources},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}
