@@ -47,11 +47,18 @@ func brokenCalls(s storage.Store) []struct {
 		{"RemoveGroupMember", func(ctx context.Context) error { return s.RemoveGroupMember(ctx, "g-1", "u-1") }},
 		{"ListGroupMembers", func(ctx context.Context) error { _, err := s.ListGroupMembers(ctx, "g-1"); return err }},
 		{"ListUserGroups", func(ctx context.Context) error { _, err := s.ListUserGroups(ctx, "u-1"); return err }},
-		{"CreateResource", func(ctx context.Context) error { return s.CreateResource(ctx, resource("r-new", "https://new.example.com")) }},
+		{"CreateResource", func(ctx context.Context) error {
+			return s.CreateResource(ctx, resource("r-new", "https://new.example.com"))
+		}},
 		{"GetResource", func(ctx context.Context) error { _, err := s.GetResource(ctx, "r-1"); return err }},
-		{"GetResourceByURI", func(ctx context.Context) error { _, err := s.GetResourceByURI(ctx, "https://notes.example.com"); return err }},
+		{"GetResourceByURI", func(ctx context.Context) error {
+			_, err := s.GetResourceByURI(ctx, "https://notes.example.com")
+			return err
+		}},
 		{"ListResources", func(ctx context.Context) error { _, err := s.ListResources(ctx); return err }},
-		{"UpdateResource", func(ctx context.Context) error { return s.UpdateResource(ctx, resource("r-1", "https://notes.example.com")) }},
+		{"UpdateResource", func(ctx context.Context) error {
+			return s.UpdateResource(ctx, resource("r-1", "https://notes.example.com"))
+		}},
 		{"DeleteResource", func(ctx context.Context) error { return s.DeleteResource(ctx, "r-1") }},
 		{"CreateFactor", func(ctx context.Context) error { return s.CreateFactor(ctx, totpFactor("f-new", "u-1")) }},
 		{"GetFactor", func(ctx context.Context) error { _, err := s.GetFactor(ctx, "f-1"); return err }},
