@@ -11,6 +11,8 @@
 #          $OUT/<store>-<flow>.pprof), OUT (/tmp/sesame-bench), PORT (18500),
 #          PGHOST/PGUSER (127.0.0.1/postgres: a throwaway database is created
 #          and dropped)
+# prints: req/s, p50/p99 ms, errors and server_cpu_us_per_req (the server
+# process's CPU time over the run divided by the requests it answered).
 # needs: go, jq, curl; for postgres createdb/dropdb.
 set -e
 STORE=${1:-sqlite}; shift || true
@@ -46,6 +48,7 @@ $S serve >$OUT/serve.log 2>&1 &
 SP=$!
 trap "kill $SP 2>/dev/null; wait $SP 2>/dev/null; [ -n \"$DB\" ] && dropdb $DB" EXIT
 for i in $(seq 50); do curl -sf $SESAME_ISSUER/readyz >/dev/null && break; sleep 0.2; done
+cpu_ticks() { awk '{print $14 + $15}' /proc/$SP/stat; }
 B="$OUT/sesame-bench --issuer $SESAME_ISSUER -c ${C:-16} -d ${DUR:-8s} --json"
 uptime
 for f in $FLOWS; do
@@ -67,6 +70,14 @@ for f in $FLOWS; do
     (sleep 1; curl -s -o $OUT/$STORE-$f.pprof "http://127.0.0.1:$((PORT+1))/debug/pprof/profile?seconds=5") &
     PP=$!
   fi
-  eval $B $args 2>/dev/null | jq -c --arg f $f '{flow:$f, rps:.rps, p50:.latency_ms.p50, p99:.latency_ms.p99, errors:.errors}' 2>/dev/null || eval $B $args
+  # Server CPU time per request (utime+stime of the server process over the
+  # run, in clock ticks): much less sensitive than req/s to other load on a
+  # shared machine, so before/after comparisons use it.
+  t0=$(cpu_ticks)
+  res=$(eval $B $args 2>/dev/null) || { eval $B $args; continue; }
+  t1=$(cpu_ticks)
+  echo "$res" | jq -c --arg f $f --argjson ticks $((t1 - t0)) --argjson hz "$(getconf CLK_TCK)" \
+    '{flow:$f, rps:.rps, p50:.latency_ms.p50, p99:.latency_ms.p99, errors:.errors, server_cpu_us_per_req:(if .requests > 0 then (($ticks / $hz * 1e6 / .requests) | floor) else null end)}'
+
   [ -n "$PP" ] && wait $PP
 done
