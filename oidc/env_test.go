@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/demo"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -160,9 +161,13 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	}
 	sessions := session.New(store, issuer, time.Hour, nil)
 	wh, err := web.New(web.Deps{App: app.New(store, ring, cheap, nil), Store: store, Sessions: sessions, Issuer: issuer, Logger: logger,
-		PasswordParams: cheap, DemoClientID: "demo-app"})
+		PasswordParams: cheap})
 	if err != nil {
 		t.Fatalf("web: %v", err)
+	}
+	dh, err := demo.New(demo.Deps{Issuer: issuer, ClientID: "demo-app", Logger: logger})
+	if err != nil {
+		t.Fatalf("demo: %v", err)
 	}
 	ih, err := oidc.New(oidc.Deps{OAuth: oh, Store: store, Sessions: sessions, Keys: km, Issuer: issuer, Logger: logger})
 	if err != nil {
@@ -175,6 +180,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	oh.Mount(g)
 	ih.Mount(g)
 	wh.Mount(g)
+	dh.Mount(g)
 	mu.Lock()
 	router = g
 	mu.Unlock()

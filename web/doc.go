@@ -1,6 +1,6 @@
 // Package web owns Sesame's built-in browser UI: the login, consent and
-// account pages, the signed-out page, the stylesheet route and the demo
-// relying party (/demo). Pages are rendered by web/ui (html/template, no
+// account pages, the signed-out page and the stylesheet route (the demo
+// relying party is internal/demo). Pages are rendered by web/ui (html/template, no
 // JavaScript); every form is protected by net/http's CrossOriginProtection
 // and a hidden csrf_token bound to the flow or session (internal/session).
 //
@@ -8,5 +8,4 @@
 // oidc) hands a request to the login and consent pages through a
 // storage.AuthFlow and a 303 redirect to /login?flow=… or /consent?flow=…,
 // and these pages hand it back with a 303 to /oauth2/authorize?flow=….
-// The demo relying party talks to the issuer over HTTP like any client.
 package web

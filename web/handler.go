@@ -39,12 +39,6 @@ type Deps struct {
 	// sign-ins (nil → no brute-force protection on the login form); only
 	// used to build Passwords.
 	Throttle *throttle.Guard
-	// DemoClientID enables /demo when set (the server bootstraps a public
-	// client with redirect URI <issuer>/demo/callback).
-	DemoClientID string
-	// DemoHTTPClient is used by the demo app to reach the issuer (nil →
-	// a client with a 10 s timeout).
-	DemoHTTPClient *http.Client
 	// ScopeDescriptions are the consent-page words for custom scopes
 	// (SESAME_SCOPE_DESCRIPTIONS: scope → what it lets an app do).
 	ScopeDescriptions map[string]string
@@ -60,7 +54,6 @@ type Handler struct {
 	cop       *http.CrossOriginProtection
 	passwords *app.Passwords
 	app       *app.Service
-	demo      *demoApp
 	scopes    scopeText
 }
 
@@ -99,9 +92,6 @@ func New(d Deps) (*Handler, error) {
 	if h.passwords == nil {
 		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
 	}
-	if d.DemoClientID != "" {
-		h.demo = newDemoApp(h.issuer, d.DemoClientID, d.DemoHTTPClient, d.Logger)
-	}
 	return h, nil
 }
 
@@ -125,9 +115,6 @@ func (h *Handler) Mount(r gin.IRouter) {
 	favicon := gin.WrapH(ui.Favicon())
 	r.GET("/favicon.ico", favicon)
 	r.HEAD("/favicon.ico", favicon)
-	if h.demo != nil {
-		h.demo.mount(r)
-	}
 }
 
 // protect refuses cross-origin form posts (Sec-Fetch-Site / Origin checks

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sesameauth/sesame/internal/admin"
 	"github.com/sesameauth/sesame/internal/config"
+	"github.com/sesameauth/sesame/internal/demo"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 
@@ -27,6 +28,7 @@ type features struct {
 	oauth    *oauth.Handler
 	oidc     *oidc.Handler
 	web      *web.Handler
+	demo     *demo.Handler // nil unless the demo client exists
 	admin    *admin.Handler
 	sessions *session.Manager
 	throttle *throttle.Guard
@@ -156,11 +158,16 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	}
 	f.web, err = web.New(web.Deps{
 		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
-		PasswordParams: s.passwordParams(), Throttle: f.throttle, DemoClientID: demoClient,
+		PasswordParams: s.passwordParams(), Throttle: f.throttle,
 		ScopeDescriptions: scopeTexts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
+	}
+	if demoClient != "" {
+		if f.demo, err = demo.New(demo.Deps{Issuer: cfg.Issuer, ClientID: demoClient, Logger: s.Logger}); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
 	}
 	f.admin, err = admin.New(admin.Deps{
 		App: s.App, Store: s.Store, Keys: f.keys, Tokens: admin.OAuthVerifier{OAuth: f.oauth},

@@ -183,6 +183,9 @@ func (s *Server) mount() error {
 	f.oauth.Mount(s.Engine)
 	f.oidc.Mount(s.Engine)
 	f.web.Mount(s.Engine)
+	if f.demo != nil {
+		f.demo.Mount(s.Engine)
+	}
 	f.admin.Mount(s.Engine)
 	return nil
 }

@@ -1,4 +1,10 @@
-package web
+// Package demo is the demo relying party of a fresh install (/demo): a
+// public client that signs in with Sesame exactly as a third-party app
+// would, over HTTP (authorization code + PKCE S256, state, nonce), then
+// verifies the ID token against the issuer's JWKS and calls userinfo. It
+// knows the server only by its issuer URL, so it is kept apart from the
+// server's own pages (web).
+package demo
 
 import (
 	"context"
@@ -9,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -21,11 +28,8 @@ import (
 	"github.com/sesameauth/sesame/web/ui"
 )
 
-// demoApp is a tiny relying party for newcomers: a public client that
-// signs in with Sesame exactly as a third-party app would, over HTTP
-// (authorization code + PKCE S256, state, nonce), then verifies the ID
-// token against the issuer's JWKS and calls userinfo.
-type demoApp struct {
+// Handler is the demo relying party.
+type Handler struct {
 	issuer   string
 	clientID string
 	client   *http.Client
@@ -39,33 +43,58 @@ type demoApp struct {
 // demoCookieTTL bounds how long a sign-in started on /demo may take.
 const demoCookieTTL = 10 * time.Minute
 
-func newDemoApp(issuer, clientID string, client *http.Client, log *slog.Logger) *demoApp {
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	return &demoApp{issuer: issuer, clientID: clientID, client: client, log: log,
-		secure: strings.HasPrefix(issuer, "https://")}
+// Deps are what the demo needs: where the issuer is and which (public)
+// client it signs in as.
+type Deps struct {
+	// Issuer is the server's issuer URL; the demo reaches it over HTTP.
+	Issuer string
+	// ClientID is the public client with redirect URI <issuer>/demo/callback.
+	ClientID string
+	// HTTPClient reaches the issuer (nil → a client with a 10 s timeout).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
 }
 
-func (d *demoApp) mount(r gin.IRouter) {
+// New checks the dependencies and builds the demo.
+func New(d Deps) (*Handler, error) {
+	if d.ClientID == "" {
+		return nil, errors.New("demo: ClientID is required")
+	}
+	iss, err := url.Parse(d.Issuer)
+	if err != nil || iss.Scheme == "" || iss.Host == "" {
+		return nil, errors.New("demo: Issuer must be an absolute URL")
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	issuer := strings.TrimSuffix(d.Issuer, "/")
+	return &Handler{issuer: issuer, clientID: d.ClientID, client: d.HTTPClient, log: d.Logger,
+		secure: strings.HasPrefix(issuer, "https://")}, nil
+}
+
+// Mount registers /demo, /demo/login and /demo/callback.
+func (d *Handler) Mount(r gin.IRouter) {
 	r.GET("/demo", gin.WrapF(d.page))
 	r.GET("/demo/login", gin.WrapF(d.login))
 	r.GET("/demo/callback", gin.WrapF(d.callback))
 }
 
-func (d *demoApp) cookieName() string {
+func (d *Handler) cookieName() string {
 	if d.secure {
 		return "__Host-sesame_demo"
 	}
 	return "sesame_demo"
 }
 
-func (d *demoApp) ctx(ctx context.Context) context.Context {
+func (d *Handler) ctx(ctx context.Context) context.Context {
 	ctx = oidc.ClientContext(ctx, d.client)
 	return context.WithValue(ctx, oauth2.HTTPClient, d.client)
 }
 
-func (d *demoApp) discover(ctx context.Context) (*oidc.Provider, error) {
+func (d *Handler) discover(ctx context.Context) (*oidc.Provider, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.provider != nil {
@@ -81,7 +110,7 @@ func (d *demoApp) discover(ctx context.Context) (*oidc.Provider, error) {
 	return p, nil
 }
 
-func (d *demoApp) config(p *oidc.Provider) *oauth2.Config {
+func (d *Handler) config(p *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:    d.clientID,
 		Endpoint:    p.Endpoint(),
@@ -92,7 +121,7 @@ func (d *demoApp) config(p *oidc.Provider) *oauth2.Config {
 
 type demoPage struct{ Error string }
 
-func (d *demoApp) page(w http.ResponseWriter, _ *http.Request) {
+func (d *Handler) page(w http.ResponseWriter, _ *http.Request) {
 	ui.Render(w, http.StatusOK, "demo", "Demo app", demoPage{})
 }
 
@@ -104,7 +133,7 @@ type demoState struct {
 	Verifier string `json:"v"`
 }
 
-func (d *demoApp) login(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) login(w http.ResponseWriter, r *http.Request) {
 	p, err := d.discover(r.Context())
 	if err != nil {
 		d.fail(w, r, err)
@@ -135,7 +164,7 @@ type demoResult struct {
 	HasRefresh      bool
 }
 
-func (d *demoApp) callback(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(d.cookieName())
 	var st demoState
 	if err == nil {
@@ -220,15 +249,15 @@ func (d *demoApp) callback(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (d *demoApp) result(w http.ResponseWriter, res demoResult) {
+func (d *Handler) result(w http.ResponseWriter, res demoResult) {
 	ui.Render(w, http.StatusOK, "demoresult", "Demo app", res)
 }
 
-func (d *demoApp) show(w http.ResponseWriter, status int, msg string) {
+func (d *Handler) show(w http.ResponseWriter, status int, msg string) {
 	ui.Render(w, status, "demo", "Demo app", demoPage{Error: msg})
 }
 
-func (d *demoApp) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (d *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	d.log.ErrorContext(r.Context(), "demo app", "err", err)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
