@@ -64,7 +64,7 @@ func TestBadTokenRequests(t *testing.T) {
 			{"unknown grant_type", f("grant_type", "magic"), basic, "unsupported_grant_type"},
 			{"implicit is not a token grant", f("grant_type", "implicit"), basic, "unsupported_grant_type"},
 			{"jwt-bearer grant not enabled", f("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion", "x.y.z"), basic, "unsupported_grant_type"},
-			{"device code grant not enabled", f("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", "x"), basic, "unsupported_grant_type"},
+			{"device code grant not registered for the client", f("grant_type", "urn:ietf:params:oauth:grant-type:device_code", "device_code", "x"), basic, "unauthorized_client"},
 			{"two grant types at once", f("grant_type", "client_credentials password"), basic, "unsupported_grant_type"},
 			{"no client authentication", f("grant_type", "client_credentials"), none, "invalid_client"},
 			{"wrong client secret", f("grant_type", "client_credentials"), auth{c.ID, "wrong"}, "invalid_client"},

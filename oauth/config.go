@@ -64,6 +64,13 @@ type Config struct {
 	// 0 means 1 s; negative turns the cache off.
 	RevocationCacheTTL time.Duration
 
+	// DeviceCodeLifetime is how long a device authorization request
+	// (RFC 8628) waits for the user; 0 means 10 minutes.
+	DeviceCodeLifetime time.Duration
+	// DevicePollInterval is the interval a device is told to poll at
+	// first; 0 means 5 s (RFC 8628 §3.2's default).
+	DevicePollInterval time.Duration
+
 	// ExtraDiscovery are metadata entries of endpoints mounted by other
 	// packages (authorization_endpoint, userinfo_endpoint,
 	// end_session_endpoint, registration_endpoint): only what is really
@@ -134,6 +141,16 @@ func (d *Deps) validate() error {
 		if *v <= 0 {
 			errs = append(errs, fmt.Errorf("oauth.Config.%s must be positive, got %s", name, *v))
 		}
+	}
+	if c.DeviceCodeLifetime == 0 {
+		c.DeviceCodeLifetime = 10 * time.Minute
+	}
+	if c.DevicePollInterval == 0 {
+		c.DevicePollInterval = 5 * time.Second
+	}
+	if c.DeviceCodeLifetime < time.Minute || c.DevicePollInterval < time.Second || c.DevicePollInterval%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("oauth.Config.DeviceCodeLifetime (%s) must be at least 1m and DevicePollInterval (%s) whole seconds, at least 1s",
+			c.DeviceCodeLifetime, c.DevicePollInterval))
 	}
 	if c.RefreshReuseGrace < 0 {
 		errs = append(errs, fmt.Errorf("oauth.Config.RefreshReuseGrace must not be negative, got %s", c.RefreshReuseGrace))

@@ -31,6 +31,7 @@ func (h *Handler) buildDiscovery() ([]byte, error) {
 		"token_endpoint":                        iss + PathToken,
 		"introspection_endpoint":                iss + PathIntrospect,
 		"revocation_endpoint":                   iss + PathRevoke,
+		"device_authorization_endpoint":         iss + PathDeviceAuthorization,
 		"jwks_uri":                              iss + PathJWKS,
 		"grant_types_supported":                 supportedGrantTypes,
 		"response_types_supported":              []string{"code"},

@@ -53,6 +53,8 @@ type Handler struct {
 	strategy *tokenStrategy
 	dpop     *dpop.Verifier
 	idAlgs   []string // algorithms with an active key
+	// idTokens signs ID tokens for grants of our own (device.go).
+	idTokens *openid.DefaultStrategy
 	// discovery is the serialized metadata document, built once.
 	discovery []byte
 }
@@ -129,9 +131,10 @@ func New(d Deps) (*Handler, error) {
 		jwt:           &oauth2.DefaultJWTStrategy{Signer: atSigner, HMACSHAStrategy: hmacS, Config: h.fcfg},
 		defaultFormat: h.cfg.AccessTokenFormat,
 	}
+	h.idTokens = &openid.DefaultStrategy{Signer: idSigner, Config: h.fcfg}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               h.strategy,
-		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: h.fcfg},
+		OpenIDConnectTokenStrategy: h.idTokens,
 		Signer:                     idSigner,
 	}
 	// Order matters (FOSITE.md §2.1): PKCE and OIDC read the code the
@@ -157,6 +160,8 @@ func New(d Deps) (*Handler, error) {
 	f.Config = issuerAudience{Config: h.fcfg, urls: []string{h.fcfg.TokenURL, h.cfg.Issuer}}
 	// unauthorized_client before any scope check (conformance.go).
 	h.fcfg.TokenEndpointHandlers = append(fosite.TokenEndpointHandlers{grantTypeCheck{}}, h.fcfg.TokenEndpointHandlers...)
+	// RFC 8628: our own grant handler beside fosite's (device.go).
+	h.fcfg.TokenEndpointHandlers = append(h.fcfg.TokenEndpointHandlers, deviceGrantHandler{h: h})
 	doc, err := h.buildDiscovery()
 	if err != nil {
 		return nil, err
@@ -172,6 +177,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST(PathToken, basicChallenge, h.token)
 	r.POST(PathIntrospect, basicChallenge, h.introspect)
 	r.POST(PathRevoke, basicChallenge, h.revoke)
+	r.POST(PathDeviceAuthorization, basicChallenge, h.deviceAuthorization)
 	r.GET(PathOIDCDiscovery, h.serveDiscovery)
 	r.GET(PathASMetadata, h.serveDiscovery)
 	r.GET(PathJWKS, h.serveJWKS)

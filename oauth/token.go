@@ -12,13 +12,14 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
 
 // supportedGrantTypes are the grants the token endpoint serves.
-var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "password"}
+var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "password", app.DeviceGrantType}
 
 // token is POST /oauth2/token (RFC 6749 §3.2).
 func (h *Handler) token(c *gin.Context) {
@@ -162,6 +163,7 @@ func checkTokenForm(r *http.Request) error {
 		"authorization_code": {"code"},
 		"refresh_token":      {"refresh_token"},
 		"password":           {"username", "password"},
+		app.DeviceGrantType:  {"device_code"},
 	}[form.Get("grant_type")]
 	for _, p := range required {
 		if form.Get(p) == "" {

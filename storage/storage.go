@@ -693,6 +693,7 @@ type Store interface {
 	GroupStore
 	FactorStore
 	ResourceStore
+	DeviceStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

@@ -39,6 +39,9 @@ type Deps struct {
 	// sign-ins (nil → no brute-force protection on the login form); only
 	// used to build Passwords.
 	Throttle *throttle.Guard
+	// Devices serves the device verification page (RFC 8628); nil: no
+	// /device page.
+	Devices *app.Devices
 	// ScopeDescriptions are the consent-page words for custom scopes
 	// (SESAME_SCOPE_DESCRIPTIONS: scope → what it lets an app do).
 	ScopeDescriptions map[string]string
@@ -55,6 +58,7 @@ type Handler struct {
 	passwords *app.Passwords
 	app       *app.Service
 	scopes    scopeText
+	devices   *app.Devices
 }
 
 // New checks the dependencies and builds the handler.
@@ -88,6 +92,7 @@ func New(d Deps) (*Handler, error) {
 		scopes:   scopeText(d.ScopeDescriptions),
 	}
 	h.app = d.App
+	h.devices = d.Devices
 	h.passwords = d.Passwords
 	if h.passwords == nil {
 		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
@@ -107,6 +112,10 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/logout", h.protect(h.accountLogout))
 	r.POST("/account/logout-all", h.protect(h.accountLogoutAll))
 	r.GET("/account/confirm", gin.WrapF(h.accountConfirm))
+	if h.devices != nil {
+		r.GET(pathDevice, gin.WrapF(h.devicePage))
+		r.POST(pathDevice, h.protect(h.deviceSubmit))
+	}
 	r.GET("/signed-out", gin.WrapF(func(w http.ResponseWriter, _ *http.Request) { ui.SignedOut(w) }))
 	static := gin.WrapH(ui.Static())
 	r.GET("/static/*filepath", static)

@@ -27,9 +27,15 @@ type loginTarget struct {
 	flow   storage.AuthFlow
 	req    session.FlowRequest
 	client string
+	// next is the local page a login without a flow returns to
+	// (loginNext: the device page), "" for the account page.
+	next string
 }
 
 func (t loginTarget) action() string {
+	if t.handle == "" && t.next != "" {
+		return "/login?next=" + url.QueryEscape(t.next)
+	}
 	if t.handle == "" {
 		return "/login"
 	}
@@ -42,7 +48,7 @@ func (t loginTarget) binding() string { return "login:" + t.handle }
 func (h *Handler) loadLoginTarget(w http.ResponseWriter, r *http.Request) (loginTarget, bool) {
 	handle := r.URL.Query().Get("flow")
 	if handle == "" {
-		return loginTarget{}, true
+		return loginTarget{next: loginNext(r.URL.Query().Get("next"))}, true
 	}
 	f, req, err := session.LoadFlow(r.Context(), h.store, handle, h.now())
 	if errors.Is(err, session.ErrFlowNotFound) {
@@ -125,6 +131,10 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "web: login", "user_id", u.ID)
 	h.audit(r.Context(), r, auditLogin, u.ID, t.flow.ClientID, outcomeSuccess)
+	if t.handle == "" && t.next != "" {
+		seeOther(w, r, t.next)
+		return
+	}
 	if t.handle == "" {
 		seeOther(w, r, "/account")
 		return

@@ -36,7 +36,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
 	}
 	fs.StringVar(&c.name, "name", "", "client name shown on the consent page")
 	fs.StringVar(&c.description, "description", "", "free-text description")
-	fs.StringSliceVar(&c.grantTypes, "grant-types", nil, "grant types, comma-separated: authorization_code, refresh_token, client_credentials, password (default authorization_code)")
+	fs.StringSliceVar(&c.grantTypes, "grant-types", nil, "grant types, comma-separated: authorization_code, refresh_token, client_credentials, password, urn:ietf:params:oauth:grant-type:device_code (default authorization_code)")
 	fs.StringSliceVar(&c.redirectURIs, "redirect-uris", nil, "redirect URIs, comma-separated (exact match)")
 	fs.StringVar(&c.scopes, "scopes", "", `allowed scopes, space-separated ("openid profile email")`)
 	fs.BoolVar(&c.public, "public", false, "public client (SPA, native app): no secret, PKCE required")

@@ -13,7 +13,7 @@ import (
 
 // Supported values.
 var (
-	GrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials", "password"}
+	GrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials", "password", DeviceGrantType}
 	ResponseTypes = []string{"code"}
 	AuthMethods   = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	SigningAlgs   = []string{"RS256", "ES256", "EdDSA", "PS256"}
@@ -167,8 +167,8 @@ func checkGrantsAndResponses(c *storage.Client) error {
 	if hasCode && len(c.RedirectURIs) == 0 {
 		return invalid("redirect_uris", "", "at least one is required for the authorization_code grant")
 	}
-	if contains(c.GrantTypes, "refresh_token") && !hasCode && !contains(c.GrantTypes, "password") {
-		return invalid("grant_types", "refresh_token", "needs authorization_code or password (refresh tokens are issued only by those grants)")
+	if contains(c.GrantTypes, "refresh_token") && !hasCode && !contains(c.GrantTypes, "password") && !contains(c.GrantTypes, DeviceGrantType) {
+		return invalid("grant_types", "refresh_token", "needs authorization_code, password or "+DeviceGrantType+" (refresh tokens are issued only by those grants)")
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ type Store interface {
 	DeleteExpiredNonces(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteExpiredFlows(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error)
 }
@@ -148,6 +149,7 @@ func (j *Janitor) RunOnce(ctx context.Context) (Result, error) {
 		{"nonces", expired, j.store.DeleteExpiredNonces},
 		{"sessions", expired, j.store.DeleteExpiredSessions},
 		{"flows", expired, j.store.DeleteExpiredFlows},
+		{"device_grants", expired, j.store.DeleteExpiredDeviceGrants},
 		// Idle past the guard's window and unlocked: such a counter would
 		// restart from 1 at its next failure, so deleting it forgets
 		// nothing. Grace absorbs clock skew here too.

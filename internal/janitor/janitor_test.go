@@ -65,6 +65,8 @@ func seed(t *testing.T, s storage.Store, prefix string, expiresAt time.Time) {
 	must(s.CreateFlow(ctx, storage.AuthFlow{ID: prefix + "-flow", ClientID: "c", State: "new", Request: []byte("{}"),
 		CreatedAt: expiresAt.Add(-time.Hour), ExpiresAt: expiresAt}))
 	must(s.AppendAudit(ctx, storage.AuditEvent{At: expiresAt, Type: "test." + prefix, Actor: "system", Outcome: "success"}))
+	must(s.CreateDeviceGrant(ctx, storage.DeviceGrant{DeviceCodeHash: prefix + "-dc", UserCodeHash: prefix + "-uc", ClientID: "c",
+		State: storage.DevicePending, Interval: 5 * time.Second, CreatedAt: expiresAt.Add(-time.Hour), ExpiresAt: expiresAt}))
 }
 
 func exists(t *testing.T, s storage.Store, prefix string) map[string]bool {
@@ -84,6 +86,8 @@ func exists(t *testing.T, s storage.Store, prefix string) map[string]bool {
 	got["sessions"] = err == nil
 	_, err = s.GetFlow(ctx, prefix+"-flow")
 	got["flows"] = err == nil
+	_, err = s.GetDeviceGrant(ctx, prefix+"-dc")
+	got["device_grants"] = err == nil
 	evs, _, err := s.ListAudit(ctx, storage.AuditFilter{Type: "test." + prefix})
 	got["audit_events"] = err == nil && len(evs) == 1
 	return got

@@ -105,7 +105,8 @@ func (m *Metrics) JanitorDeleted(table string, n int) {
 
 // grantTypes are the grant_type label values; anything else is "other",
 // so a client cannot create series at will.
-var grantTypes = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true, "password": true}
+var grantTypes = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true, "password": true,
+	"urn:ietf:params:oauth:grant-type:device_code": true}
 
 func grantLabel(gt string) string {
 	if grantTypes[gt] {

@@ -36,6 +36,7 @@ const (
 	PurposeDRFToken     = "sesame/v1/drf-token"     // keyed hash of imported DRF token keys
 	PurposeBound        = "sesame/v1/bound"         // SealBound: keys that also need a holder's value
 	PurposeRecoveryCode = "sesame/v1/recovery-code" // keyed hash of second-factor recovery codes
+	PurposeUserCode     = "sesame/v1/user-code"     // keyed hash of device-flow user codes (RFC 8628)
 )
 
 // ErrDecrypt is returned when no secret of the keyring opens a sealed value.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sesameauth/sesame/internal/admin"
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/demo"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -160,6 +161,8 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle,
 		ScopeDescriptions: scopeTexts,
+		// RFC 8628 verification page; wrong user codes count in the guard.
+		Devices: app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -11,7 +11,13 @@ const (
 	prefixClient = "client:"
 	prefixIP     = "ip:"
 	prefixPair   = "userip:"
+	prefixDevice = "device:"
 )
+
+// DeviceKey is the counter key of user codes typed at the device
+// verification page from one address (IPKey's reduction): wrong codes
+// back off per address like a password does per account (RFC 8628 §5.1).
+func DeviceKey(ip string) string { return prefixDevice + strings.TrimPrefix(IPKey(ip), prefixIP) }
 
 // UserKey is the counter key of a login name. It is lower-cased because
 // usernames are unique case-insensitively (storage.UserStore), so "Alice"

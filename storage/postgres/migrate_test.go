@@ -12,7 +12,7 @@ import (
 
 // wantTables is the schema every migrated database must have.
 var wantTables = []string{
-	"audit_events", "auth_flows", "client_revocations", "clients", "consents", "failure_counters",
+	"audit_events", "auth_flows", "client_revocations", "clients", "consents", "device_grants", "failure_counters",
 	"grants", "group_members", "groups", "login_sessions", "nonces", "recovery_codes", "registration_tokens", "resources", "signing_keys", "tokens", "user_factors", "users",
 }
 

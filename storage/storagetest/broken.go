@@ -72,6 +72,19 @@ func brokenCalls(s storage.Store) []struct {
 		{"ReplaceRecoveryCodes", func(ctx context.Context) error { return s.ReplaceRecoveryCodes(ctx, "u-1", []string{"h"}, base) }},
 		{"UseRecoveryCode", func(ctx context.Context) error { return s.UseRecoveryCode(ctx, "u-1", "h", base) }},
 		{"CountRecoveryCodes", func(ctx context.Context) error { _, err := s.CountRecoveryCodes(ctx, "u-1"); return err }},
+		{"CreateDeviceGrant", func(ctx context.Context) error { return s.CreateDeviceGrant(ctx, deviceGrant("new")) }},
+		{"GetDeviceGrant", func(ctx context.Context) error { _, err := s.GetDeviceGrant(ctx, "dc-1"); return err }},
+		{"GetDeviceGrantByUserCode", func(ctx context.Context) error { _, err := s.GetDeviceGrantByUserCode(ctx, "uc-1"); return err }},
+		{"DecideDeviceGrant", func(ctx context.Context) error {
+			_, err := s.DecideDeviceGrant(ctx, "uc-1", storage.DeviceDecision{State: storage.DeviceApproved, At: base})
+			return err
+		}},
+		{"PollDeviceGrant", func(ctx context.Context) error {
+			_, _, err := s.PollDeviceGrant(ctx, "dc-1", base, time.Second)
+			return err
+		}},
+		{"RedeemDeviceGrant", func(ctx context.Context) error { return s.RedeemDeviceGrant(ctx, "dc-1") }},
+		{"DeleteExpiredDeviceGrants", func(ctx context.Context) error { _, err := s.DeleteExpiredDeviceGrants(ctx, base, 10); return err }},
 		{"CreateClient", func(ctx context.Context) error { return s.CreateClient(ctx, fullClient("c-new")) }},
 		{"GetClient", func(ctx context.Context) error { _, err := s.GetClient(ctx, "c-1"); return err }},
 		{"UpdateClient", func(ctx context.Context) error { return s.UpdateClient(ctx, fullClient("c-1")) }},

@@ -54,6 +54,7 @@ func Run(t *testing.T, h Harness) {
 		{"Groups", testGroups},
 		{"Factors", testFactors},
 		{"Resources", testResources},
+		{"Device", testDevice},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}
