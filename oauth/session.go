@@ -32,6 +32,10 @@ type Session struct {
 	// DPoPJKT is the RFC 7638 thumbprint of the DPoP key the tokens of
 	// this session are bound to (RFC 9449 §6: cnf.jkt), "" when unbound.
 	DPoPJKT string `json:"dpop_jkt,omitempty"`
+	// AccessAudience narrows the aud of the access token being issued to
+	// some of the grant's audiences (RFC 8707 §2.2, resource.go); empty
+	// means the whole granted audience.
+	AccessAudience []string `json:"at_aud,omitempty"`
 	// Extra holds additional claims for JWT access tokens (set by the
 	// authorize side); reserved claim names are ignored.
 	Extra map[string]any `json:"extra,omitempty"`

@@ -159,7 +159,7 @@ func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature st
 	if isClientGrant(r.GetID()) {
 		// One row and no grant: group-committed with the rows of
 		// concurrent requests unless a transaction of ours is open.
-		rec, err := f.record(storage.KindAccessToken, signature, r, exp, "")
+		rec, err := f.record(storage.KindAccessToken, signature, forAccessToken(r), exp, "")
 		if err != nil {
 			return f.fail(ctx, "store access token", err)
 		}
@@ -175,7 +175,8 @@ func (f *fositeStore) CreateAccessTokenSession(ctx context.Context, signature st
 		if inner = f.ensureGrant(ctx, r, exp); inner != nil {
 			return inner
 		}
-		inner = f.createRecord(ctx, storage.KindAccessToken, signature, r, exp, "")
+		// The row records this token's own aud (RFC 8707, resource.go).
+		inner = f.createRecord(ctx, storage.KindAccessToken, signature, forAccessToken(r), exp, "")
 		return inner
 	})
 	if inner != nil {

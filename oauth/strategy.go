@@ -130,7 +130,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 			return "", "", err
 		}
 		sess.grantID = r.GetID()
-		token, sig, err = s.jwt.GenerateAccessToken(ctx, r)
+		token, sig, err = s.jwt.GenerateAccessToken(ctx, forAccessToken(r))
 		sess.grantID = ""
 	} else {
 		token, sig, err = s.hmac.GenerateAccessToken(ctx, r)

@@ -101,6 +101,9 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 	if err := bindDPoP(ar, s, st); err != nil {
 		return ar, nil, false, err // RFC 9449 §5 (dpop.go)
 	}
+	if err := h.tokenResources(ctx, ar, s); err != nil {
+		return ar, nil, false, err // RFC 8707 §2.2 (resource.go)
+	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") || ar.GetGrantTypes().ExactOne("password") {
 		// fosite validated the requested scopes and audiences against the
 		// client but grants nothing for these two grants.

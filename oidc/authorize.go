@@ -70,6 +70,12 @@ func (h *Handler) authorize(c *gin.Context) {
 		h.authorizeError(ctx, w, r, ar, err)
 		return
 	}
+	// RFC 8707: resource becomes the requested audience (checked again on
+	// every pass, the flow replays the original request).
+	if _, err := h.oauth.AuthorizeResources(ctx, ar); err != nil {
+		h.authorizeError(ctx, w, r, ar, err)
+		return
+	}
 	cl, ok := ar.GetClient().(*oauth.Client)
 	if !ok {
 		h.serverError(w, r, fmt.Errorf("oidc: client is %T", ar.GetClient()))

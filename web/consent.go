@@ -21,6 +21,9 @@ type consentData struct {
 	PolicyURI  string
 	TermsURI   string
 	Scopes     []scopeInfo
+	// APIs are the registered APIs (RFC 8707 resources) the token will be
+	// for; their scopes are described in their own words.
+	APIs []apiInfo
 	// Initial stands in for the logo (or behind one that fails to load).
 	Initial string
 	// RedirectHost is where the browser goes after the decision.
@@ -106,6 +109,11 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = t.client.ID
 	}
+	apis, scopes, err := h.describeTargets(r.Context(), t.req.Audience, t.req.Scopes)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	ui.Render(w, http.StatusOK, "consent", "Allow access", consentData{
 		Action:     "/consent?flow=" + url.QueryEscape(t.handle),
 		CSRF:       csrf,
@@ -115,7 +123,8 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		ClientURI:  safeURL(t.client.ClientURI),
 		PolicyURI:  safeURL(t.client.PolicyURI),
 		TermsURI:   safeURL(t.client.TermsURI),
-		Scopes:     h.scopes.describeAll(t.req.Scopes),
+		Scopes:     scopes,
+		APIs:       apis,
 
 		Initial:      initial(name),
 		RedirectHost: redirectHost(t.req.Query, t.client.RedirectURIs),

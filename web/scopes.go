@@ -1,5 +1,13 @@
 package web
 
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sesameauth/sesame/storage"
+)
+
 // scopeInfo explains a scope in plain words on the consent and account
 // pages.
 type scopeInfo struct {
@@ -63,4 +71,45 @@ func scopeRank(a, b string) bool {
 		return oka
 	}
 	return a < b
+}
+
+// apiInfo is a registered API on the consent page.
+type apiInfo struct {
+	Name string
+	URI  string
+}
+
+// describeTargets finds the registered APIs among the requested audience
+// (the authorization endpoint put the `resource` values there after
+// checking them) and describes the requested scopes, preferring an API's
+// own words for its scopes over the generic ones.
+func (h *Handler) describeTargets(ctx context.Context, audience, scopes []string) ([]apiInfo, []scopeInfo, error) {
+	var apis []apiInfo
+	own := map[string]scopeInfo{}
+	for _, aud := range audience {
+		r, err := h.store.GetResourceByURI(ctx, aud)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // a plain audience, not a registered API
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("web: load resource: %w", err)
+		}
+		apis = append(apis, apiInfo{Name: r.Name, URI: r.URI})
+		for _, s := range r.Scopes {
+			if _, taken := own[s.Name]; !taken {
+				own[s.Name] = scopeInfo{Name: s.Name, Title: s.Description, Description: "Permission “" + s.Name + "” on " + r.Name + "."}
+			}
+		}
+	}
+	out := make([]scopeInfo, 0, len(scopes))
+	for _, s := range scopes {
+		if _, std := knownScopes[s]; !std {
+			if i, ok := own[s]; ok {
+				out = append(out, i)
+				continue
+			}
+		}
+		out = append(out, h.scopes.describe(s))
+	}
+	return apis, out, nil
 }
