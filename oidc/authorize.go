@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +41,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	if h.refuseRepeated(ctx, w, r) {
 		return
 	}
-	a := &authzRequest{handle: r.URL.Query().Get("flow")}
+	a := &authzRequest{handle: r.URL.Query().Get(session.FlowParam)}
 	if a.handle != "" {
 		f, freq, err := session.LoadFlow(ctx, h.store, a.handle, h.sessions.Now())
 		if errors.Is(err, session.ErrFlowNotFound) {
@@ -248,10 +247,10 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 	f := a.flow
 	switch f.State {
 	case session.FlowLogin:
-		seeOther(w, r, "/login?flow="+url.QueryEscape(a.handle))
+		seeOther(w, r, session.LoginURL(a.handle))
 		return
 	case session.FlowConsent:
-		seeOther(w, r, "/consent?flow="+url.QueryEscape(a.handle))
+		seeOther(w, r, session.ConsentURL(a.handle))
 		return
 	case session.FlowAuthenticated, session.FlowConsented, session.FlowDenied:
 	default:
@@ -297,7 +296,7 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 			h.flowConflict(w, r, err)
 			return
 		}
-		seeOther(w, r, "/consent?flow="+url.QueryEscape(a.handle))
+		seeOther(w, r, session.ConsentURL(a.handle))
 		return
 	}
 	if !h.claimFlow(ctx, w, r, a) {
@@ -356,11 +355,11 @@ func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Re
 		h.serverError(w, r, err)
 		return
 	}
-	page := "/login"
+	page := session.PathLogin
 	if state == session.FlowConsent {
-		page = "/consent"
+		page = session.PathConsent
 	}
-	seeOther(w, r, page+"?flow="+url.QueryEscape(handle))
+	seeOther(w, r, session.FlowURL(page, handle))
 }
 
 // currentUser returns the browser's login session and its user; user is

@@ -18,7 +18,7 @@ import (
 
 // Endpoint paths.
 const (
-	PathAuthorize = "/oauth2/authorize"
+	PathAuthorize = session.PathAuthorize
 	PathUserinfo  = "/userinfo"
 	PathLogout    = "/oauth2/logout"
 )

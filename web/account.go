@@ -44,7 +44,7 @@ var notices = map[string]string{
 func (h *Handler) accountUser(w http.ResponseWriter, r *http.Request) (storage.LoginSession, storage.User, bool) {
 	s, err := h.sessions.Current(r.Context(), r)
 	if errors.Is(err, session.ErrNoSession) {
-		seeOther(w, r, "/login")
+		seeOther(w, r, session.PathLogin)
 		return s, storage.User{}, false
 	}
 	if err != nil {
@@ -54,7 +54,7 @@ func (h *Handler) accountUser(w http.ResponseWriter, r *http.Request) (storage.L
 	u, err := h.store.GetUser(r.Context(), s.UserID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
 		_, _ = h.sessions.Logout(r.Context(), w, r)
-		seeOther(w, r, "/login")
+		seeOther(w, r, session.PathLogin)
 		return s, storage.User{}, false
 	}
 	if err != nil {

@@ -52,7 +52,7 @@ func (t consentTarget) binding() string { return "consent:" + t.handle }
 // in as the user the flow belongs to. ok=false means a response was
 // written.
 func (h *Handler) loadConsent(w http.ResponseWriter, r *http.Request) (consentTarget, bool) {
-	handle := r.URL.Query().Get("flow")
+	handle := r.URL.Query().Get(session.FlowParam)
 	f, req, err := session.LoadFlow(r.Context(), h.store, handle, h.now())
 	if errors.Is(err, session.ErrFlowNotFound) {
 		flowExpired(w)
@@ -115,7 +115,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ui.Render(w, http.StatusOK, "consent", "Allow access", consentData{
-		Action:     "/consent?flow=" + url.QueryEscape(t.handle),
+		Action:     session.ConsentURL(t.handle),
 		CSRF:       csrf,
 		Username:   t.user.Username,
 		ClientName: name,
@@ -165,7 +165,7 @@ func switchAccountURL(query string) string {
 		return ""
 	}
 	q.Set("prompt", "login")
-	return "/oauth2/authorize?" + q.Encode()
+	return session.PathAuthorize + "?" + q.Encode()
 }
 
 func (h *Handler) consentSubmit(w http.ResponseWriter, r *http.Request) {

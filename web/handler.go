@@ -102,10 +102,10 @@ func New(d Deps) (*Handler, error) {
 
 // Mount registers the UI routes.
 func (h *Handler) Mount(r gin.IRouter) {
-	r.GET("/login", gin.WrapF(h.loginPage))
-	r.POST("/login", h.protect(h.loginSubmit))
-	r.GET("/consent", gin.WrapF(h.consentPage))
-	r.POST("/consent", h.protect(h.consentSubmit))
+	r.GET(session.PathLogin, gin.WrapF(h.loginPage))
+	r.POST(session.PathLogin, h.protect(h.loginSubmit))
+	r.GET(session.PathConsent, gin.WrapF(h.consentPage))
+	r.POST(session.PathConsent, h.protect(h.consentSubmit))
 	r.GET("/account", gin.WrapF(h.accountPage))
 	r.POST("/account/revoke", h.protect(h.accountRevoke))
 	r.POST("/account/password", h.protect(h.accountPassword))
@@ -162,8 +162,6 @@ func seeOther(w http.ResponseWriter, r *http.Request, location string) {
 }
 
 // authorizeURL is where a finished login or consent goes back to.
-func authorizeURL(handle string) string {
-	return "/oauth2/authorize?flow=" + url.QueryEscape(handle)
-}
+func authorizeURL(handle string) string { return session.ResumeURL(handle) }
 
 func (h *Handler) now() time.Time { return h.sessions.Now() }

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
@@ -37,16 +36,16 @@ func (t loginTarget) action() string {
 		return "/login?next=" + url.QueryEscape(t.next)
 	}
 	if t.handle == "" {
-		return "/login"
+		return session.PathLogin
 	}
-	return "/login?flow=" + url.QueryEscape(t.handle)
+	return session.LoginURL(t.handle)
 }
 
 func (t loginTarget) binding() string { return "login:" + t.handle }
 
 // loadLoginTarget resolves ?flow=. ok=false means a response was written.
 func (h *Handler) loadLoginTarget(w http.ResponseWriter, r *http.Request) (loginTarget, bool) {
-	handle := r.URL.Query().Get("flow")
+	handle := r.URL.Query().Get(session.FlowParam)
 	if handle == "" {
 		return loginTarget{next: loginNext(r.URL.Query().Get("next"))}, true
 	}
