@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
@@ -33,7 +34,7 @@ type loginTarget struct {
 
 func (t loginTarget) action() string {
 	if t.handle == "" && t.next != "" {
-		return "/login?next=" + url.QueryEscape(t.next)
+		return session.PathLogin + "?next=" + url.QueryEscape(t.next)
 	}
 	if t.handle == "" {
 		return session.PathLogin
