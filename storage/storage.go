@@ -644,6 +644,42 @@ type FactorStore interface {
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 }
 
+// Identity links an account at an upstream provider (SPEC part two "Sign-in
+// through other providers") to a Sesame user: (UpstreamID, Subject) is the
+// upstream's stable id for the account and is linked to at most one user.
+// Email, Username and Groups are what the upstream said at the last
+// sign-in; Groups join the user's own in the groups claim.
+type Identity struct {
+	UpstreamID  string
+	Subject     string
+	UserID      string
+	Username    string
+	Email       string
+	Groups      []string
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+}
+
+// IdentityStore keeps the links of upstream accounts to users. Deleting a
+// user (UserStore) removes its identities.
+type IdentityStore interface {
+	// CreateIdentity links; ErrConflict if (UpstreamID, Subject) is
+	// already linked (to anyone).
+	CreateIdentity(ctx context.Context, id Identity) error
+	GetIdentity(ctx context.Context, upstreamID, subject string) (Identity, error)
+	// ListUserIdentities lists a user's identities by upstream id, subject.
+	ListUserIdentities(ctx context.Context, userID string) ([]Identity, error)
+	// UpdateIdentity replaces Username, Email, Groups and LastLoginAt of
+	// (UpstreamID, Subject); ErrNotFound if absent.
+	UpdateIdentity(ctx context.Context, id Identity) error
+	// DeleteIdentity unlinks; ErrNotFound if absent.
+	DeleteIdentity(ctx context.Context, upstreamID, subject string) error
+	// FindUsersByEmail returns the users whose email equals email
+	// case-insensitively (ASCII folding), at most 10, ordered by id; none
+	// for "".
+	FindUsersByEmail(ctx context.Context, email string) ([]User, error)
+}
+
 // ClientStore keeps clients.
 type ClientStore interface {
 	CreateClient(ctx context.Context, c Client) error // ErrConflict on duplicate id
@@ -694,6 +730,7 @@ type Store interface {
 	FactorStore
 	ResourceStore
 	DeviceStore
+	IdentityStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

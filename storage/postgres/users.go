@@ -83,12 +83,13 @@ func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-// DeleteUser removes the user, its group memberships and its factors (one statement);
-// ErrNotFound if absent.
+// DeleteUser removes the user, its group memberships, factors and
+// identities (one statement); ErrNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	tag, err := s.q(ctx).Exec(ctx, `WITH m AS (DELETE FROM group_members WHERE user_id = $1),
 		f AS (DELETE FROM user_factors WHERE user_id = $1),
-		c AS (DELETE FROM recovery_codes WHERE user_id = $1)
+		c AS (DELETE FROM recovery_codes WHERE user_id = $1),
+		i AS (DELETE FROM identities WHERE user_id = $1)
 		DELETE FROM users WHERE id = $1`, id)
 	if err != nil {
 		return mapErr("delete user", err)

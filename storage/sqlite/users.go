@@ -83,7 +83,7 @@ func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-// DeleteUser removes a user, its group memberships and its factors in one
+// DeleteUser removes a user, its group memberships, factors and identities in one
 // transaction; ErrNotFound if absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return storage.InTx(ctx, s, func(ctx context.Context) error {
@@ -92,6 +92,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		if _, err := s.deleteUserFactors(ctx, id); err != nil {
 			return err
+		}
+		if _, err := s.q(ctx).ExecContext(ctx, `DELETE FROM identities WHERE user_id = ?`, id); err != nil {
+			return wrap("delete user's identities", err)
 		}
 		return s.deleteOne(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id)
 	})

@@ -55,6 +55,7 @@ func Run(t *testing.T, h Harness) {
 		{"Factors", testFactors},
 		{"Resources", testResources},
 		{"Device", testDevice},
+		{"Identities", testIdentities},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}

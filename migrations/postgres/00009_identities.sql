@@ -1,0 +1,25 @@
+-- Upstream identities (SPEC part two "Sign-in through other providers"):
+-- an account at an upstream provider, (upstream_id, subject), linked to one
+-- user; groups are the upstream's group names at the last sign-in. No
+-- foreign keys (00001's convention): the store removes a user's identities
+-- when it deletes the user.
+
+-- +goose Up
+CREATE TABLE identities (
+    upstream_id   text NOT NULL,
+    subject       text NOT NULL,
+    user_id       text NOT NULL,
+    username      text NOT NULL DEFAULT '',
+    email         text NOT NULL DEFAULT '',
+    groups        text[] NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL,
+    last_login_at timestamptz NOT NULL,
+    PRIMARY KEY (upstream_id, subject)
+);
+CREATE INDEX identities_user_idx ON identities (user_id);
+-- Linking by verified email looks users up by email.
+CREATE INDEX users_email_lower_idx ON users ((lower(email) COLLATE "C"));
+
+-- +goose Down
+DROP INDEX users_email_lower_idx;
+DROP TABLE identities;
