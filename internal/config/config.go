@@ -93,6 +93,10 @@ type Config struct {
 
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
+
+	// Upstreams are the other providers users may sign in through (only
+	// from the YAML file; see upstreams.go).
+	Upstreams []Upstream
 }
 
 // Limits of SESAME_SCOPE_DESCRIPTIONS: it is shown on every consent page.
@@ -159,13 +163,16 @@ func Load(src Sources) (Config, error) {
 	fromFile := map[string]string{}
 	if src.File != "" {
 		var err error
-		if fromFile, err = readFile(src.File); err != nil {
+		if fromFile, c.Upstreams, err = readFile(src.File); err != nil {
 			return Config{}, err
 		}
 	}
 	lookup := src.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
+	}
+	if err := resolveUpstreamSecrets(c.Upstreams, lookup); err != nil {
+		return Config{}, err
 	}
 	for _, s := range settings {
 		v, ok := fromFile[s.Env]
@@ -201,26 +208,37 @@ func Load(src Sources) (Config, error) {
 	return c, nil
 }
 
-// readFile parses the YAML file into env-name → string value.
-func readFile(path string) (map[string]string, error) {
+// readFile parses the YAML file into env-name → string value, and the
+// `upstreams:` list.
+func readFile(path string) (map[string]string, []Upstream, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
+		return nil, nil, fmt.Errorf("config file: %w", err)
 	}
 	out := map[string]string{}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("config file %s: must be a mapping of setting: value", path)
+		return nil, nil, fmt.Errorf("config file %s: must be a mapping of setting: value", path)
 	}
 	m := doc.Content[0]
+	var ups []Upstream
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
+		if k.Value == "upstreams" {
+			if ups != nil {
+				return nil, nil, fmt.Errorf("config file %s line %d: upstreams given twice", path, k.Line)
+			}
+			if ups, err = parseUpstreams(path, v); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		var found *Setting
 		for j := range settings {
 			if settings[j].Key() == k.Value {
@@ -229,17 +247,17 @@ func readFile(path string) (map[string]string, error) {
 			}
 		}
 		if found == nil {
-			return nil, fmt.Errorf("config file %s line %d: unknown key %q", path, k.Line, k.Value)
+			return nil, nil, fmt.Errorf("config file %s line %d: unknown key %q", path, k.Line, k.Value)
 		}
 		if v.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("config file %s line %d: %s must be a single value", path, v.Line, k.Value)
+			return nil, nil, fmt.Errorf("config file %s line %d: %s must be a single value", path, v.Line, k.Value)
 		}
 		if _, dup := out[found.Env]; dup {
-			return nil, fmt.Errorf("config file %s line %d: %s given twice", path, k.Line, k.Value)
+			return nil, nil, fmt.Errorf("config file %s line %d: %s given twice", path, k.Line, k.Value)
 		}
 		out[found.Env] = v.Value
 	}
-	return out, nil
+	return out, ups, nil
 }
 
 var (
@@ -353,7 +371,7 @@ func (c *Config) Validate() error {
 	if !oneOf(c.LogLevel, logLevels) {
 		return fmt.Errorf("invalid SESAME_LOG_LEVEL %q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	}
-	return nil
+	return c.validateUpstreams()
 }
 
 // checkArgon2 enforces the OWASP password-storage floor for argon2id: at
