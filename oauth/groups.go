@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ScopeGroups grants the groups claim (SPEC part two "Coming from Django"):
@@ -14,17 +15,38 @@ const ScopeGroups = "groups"
 // ClaimGroups is the claim and introspection member that carries them.
 const ClaimGroups = "groups"
 
-// userGroups returns the names of userID's groups, ordered by name. An
-// unknown user has none.
+// userGroups returns the names of userID's groups, ordered by lower-cased
+// name: its own groups and those its linked upstream accounts
+// (storage.Identity) reported at their last sign-in, once each (compared
+// case-insensitively, as group names are; the own group's spelling wins). An unknown user has
+// none. It is only read when the groups scope was granted.
 func (h *Handler) userGroups(ctx context.Context, userID string) ([]string, error) {
 	gs, err := h.store.ListUserGroups(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list groups of %q: %w", userID, err)
 	}
 	names := make([]string, 0, len(gs))
+	seen := map[string]bool{}
 	for _, g := range gs {
 		names = append(names, g.Name) // the store orders them by lower(name)
+		seen[strings.ToLower(g.Name)] = true
 	}
+	ids, err := h.store.ListUserIdentities(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list identities of %q: %w", userID, err)
+	}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	for _, id := range ids {
+		for _, g := range id.Groups {
+			if k := strings.ToLower(g); !seen[k] {
+				seen[k] = true
+				names = append(names, g)
+			}
+		}
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return names, nil
 }
 

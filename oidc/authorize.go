@@ -103,7 +103,7 @@ var authorizeParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
 	"id_token_hint", "acr_values", "response_mode", "display", "ui_locales",
-	"claims", "request", "request_uri",
+	"claims", "request", "request_uri", "idp_hint",
 }
 
 // maxAuthorizeBody is the memory limit fosite uses when it parses the
@@ -358,6 +358,12 @@ func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Re
 	page := session.PathLogin
 	if state == session.FlowConsent {
 		page = session.PathConsent
+	}
+	// idp_hint (the name Keycloak and Azure AD B2C use) naming a
+	// configured upstream skips the login page; an unknown one is
+	// ignored, as login_hint is.
+	if hint := form.Get("idp_hint"); state == session.FlowLogin && hint != "" && slices.Contains(h.idps, hint) {
+		page = session.PathLoginUpstream + hint // ids are [a-z0-9_-]: nothing to escape
 	}
 	seeOther(w, r, session.FlowURL(page, handle))
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -32,6 +33,9 @@ type Deps struct {
 	Keys   *keys.Manager
 	Issuer string
 	Logger *slog.Logger
+	// UpstreamIDs are the ids of the configured upstream providers: an
+	// authorization request with idp_hint naming one goes straight there.
+	UpstreamIDs []string
 }
 
 // Handler serves the authorization, userinfo and logout endpoints.
@@ -44,6 +48,7 @@ type Handler struct {
 	issuer   string
 	log      *slog.Logger
 	cop      *http.CrossOriginProtection
+	idps     []string
 }
 
 // New checks the dependencies and builds the handler.
@@ -79,6 +84,7 @@ func New(d Deps) (*Handler, error) {
 		issuer:   strings.TrimRight(d.Issuer, "/"),
 		log:      d.Logger,
 		cop:      http.NewCrossOriginProtection(),
+		idps:     slices.Clone(d.UpstreamIDs),
 	}, nil
 }
 

@@ -31,6 +31,10 @@ type accountData struct {
 	CSRF     string
 	Notice   string
 	Error    string
+	// Identities are the linked upstream accounts; Linkable the redirect
+	// upstreams the user may link (upstream.go).
+	Identities []identityInfo
+	Linkable   []upstreamButton
 }
 
 // notices are the fixed messages a redirect back to /account may show;
@@ -38,6 +42,8 @@ type accountData struct {
 var notices = map[string]string{
 	"revoked":  "Access removed. The app's tokens no longer work.",
 	"password": "Password changed. Other devices have been signed out.",
+	"linked":   "Sign-in provider linked.",
+	"unlinked": "Sign-in provider removed.",
 }
 
 // accountUser returns the signed-in user, or redirects to /login.
@@ -85,8 +91,14 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	ids, linkable, err := h.identities(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	ui.Render(w, status, "account", "Your account", accountData{
 		Username: u.Username, Name: u.Name, Email: u.Email, Apps: apps, CSRF: csrf, Notice: notice, Error: msg,
+		Identities: ids, Linkable: linkable,
 	})
 }
 

@@ -45,6 +45,9 @@ type Deps struct {
 	// ScopeDescriptions are the consent-page words for custom scopes
 	// (SESAME_SCOPE_DESCRIPTIONS: scope → what it lets an app do).
 	ScopeDescriptions map[string]string
+	// Upstreams are the other providers people may sign in through, in
+	// the order of the login page's buttons.
+	Upstreams []Upstream
 }
 
 // Handler serves the web UI.
@@ -59,6 +62,7 @@ type Handler struct {
 	app       *app.Service
 	scopes    scopeText
 	devices   *app.Devices
+	upstreams []Upstream
 }
 
 // New checks the dependencies and builds the handler.
@@ -93,6 +97,12 @@ func New(d Deps) (*Handler, error) {
 	}
 	h.app = d.App
 	h.devices = d.Devices
+	for _, u := range d.Upstreams {
+		if u.Provider == nil {
+			return nil, errors.New("web: an Upstream without Provider")
+		}
+	}
+	h.upstreams = d.Upstreams
 	h.passwords = d.Passwords
 	if h.passwords == nil {
 		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
@@ -124,6 +134,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	favicon := gin.WrapH(ui.Favicon())
 	r.GET("/favicon.ico", favicon)
 	r.HEAD("/favicon.ico", favicon)
+	h.mountUpstreams(r)
 }
 
 // protect refuses cross-origin form posts (Sec-Fetch-Site / Origin checks

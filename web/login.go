@@ -18,7 +18,13 @@ type loginData struct {
 	Error      string
 	ClientName string
 	Remember   bool
+	// Upstreams are the "Continue with NAME" buttons; Directory names
+	// the LDAP upstream whose form this is ("" on the local form).
+	Upstreams []upstreamButton
+	Directory string
 }
+
+type upstreamButton struct{ Name, URL string }
 
 // loginTarget is what a login page is for: an authorization flow, or
 // (without one) the account page.
@@ -94,8 +100,12 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		h.serverError(w, r, err)
 		return
 	}
+	var buttons []upstreamButton
+	for _, u := range h.upstreams {
+		buttons = append(buttons, upstreamButton{Name: u.Provider.Name(), URL: h.upstreamAction(t, u.Provider.ID())})
+	}
 	ui.Render(w, status, "login", "Sign in", loginData{
-		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client,
+		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client, Upstreams: buttons,
 	})
 }
 

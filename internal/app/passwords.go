@@ -93,44 +93,78 @@ func NewPasswords(store passwordStore, guard *throttle.Guard, params password.Pa
 //
 // Any other error is the store's: the caller answers 5xx (fail closed).
 func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User, error) {
-	name := strings.TrimSpace(a.Username)
+	name, pw := bounded(a)
+	var u storage.User
+	err := p.guarded(ctx, name, a, func(ctx context.Context) error {
+		var err error
+		u, err = p.verify(ctx, name, pw)
+		return err
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return u, nil
+}
+
+// VerifyExternal runs check — a password check another system owns (an
+// LDAP directory binding as the user) — behind the very guard of Verify:
+// the same locks, slow-down, failure counting and audit of a lock. The
+// counter key is realm + "/" + the username ('/' never occurs in a local
+// username, so a directory's "alice" and the local "alice" are counted
+// apart). check returns ErrInvalidCredentials for a wrong username or
+// password; any other error is not counted and is returned as is (the
+// directory being down is no guess).
+func (p *Passwords) VerifyExternal(ctx context.Context, realm string, a PasswordAttempt, check func(ctx context.Context, username, password string) error) error {
+	name, pw := bounded(a)
+	return p.guarded(ctx, realm+"/"+name, a, func(ctx context.Context) error { return check(ctx, name, pw) })
+}
+
+// bounded trims the username and bounds both inputs before anything is
+// done with them.
+func bounded(a PasswordAttempt) (name, pw string) {
+	name, pw = strings.TrimSpace(a.Username), a.Password
 	if len(name) > MaxUsernameBytes {
 		name = name[:MaxUsernameBytes]
-		a.Password = "" // refused below, after the same work
+		pw = "" // refused by the check, after the same work
 	}
+	return name, pw
+}
+
+// guarded is the brute-force guard around one check of key's password.
+func (p *Passwords) guarded(ctx context.Context, key string, a PasswordAttempt, check func(ctx context.Context) error) error {
 	var d throttle.Decision
 	if p.guard != nil {
 		var err error
-		if d, err = p.guard.CheckPassword(ctx, name, a.IP); err != nil {
-			return storage.User{}, fmt.Errorf("check sign-in lock: %w", err)
+		if d, err = p.guard.CheckPassword(ctx, key, a.IP); err != nil {
+			return fmt.Errorf("check sign-in lock: %w", err)
 		}
 		if d.Locked {
 			// Counted, not audited: the lock has its one audit event.
-			p.guard.RefusedPassword(ctx, name, a.IP)
-			return storage.User{}, &LockedError{Until: d.Until}
+			p.guard.RefusedPassword(ctx, key, a.IP)
+			return &LockedError{Until: d.Until}
 		}
 		if err := p.wait(ctx, d.Delay); err != nil {
-			return storage.User{}, err
+			return err
 		}
 	}
-	u, err := p.verify(ctx, name, a.Password)
+	err := check(ctx)
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		if p.guard != nil {
-			if ferr := p.guard.FailPassword(ctx, name, a.IP, a.UserAgent); ferr != nil {
+			if ferr := p.guard.FailPassword(ctx, key, a.IP, a.UserAgent); ferr != nil {
 				p.log.WarnContext(ctx, "record failed sign-in", "err", ferr)
 			}
 		}
-		return storage.User{}, err
+		return err
 	case err != nil:
-		return storage.User{}, err
+		return err
 	}
 	if p.guard != nil {
 		if serr := p.guard.SucceedPassword(ctx, d); serr != nil {
 			p.log.WarnContext(ctx, "reset failed sign-ins", "err", serr)
 		}
 	}
-	return u, nil
+	return nil
 }
 
 // wait is the per-account slow-down (throttle.Decision.Delay). It ends

@@ -33,6 +33,8 @@ type features struct {
 	admin    *admin.Handler
 	sessions *session.Manager
 	throttle *throttle.Guard
+	// upstreams are the other providers people sign in through.
+	upstreams []web.Upstream
 }
 
 // keyAlgorithms is every algorithm a token can be signed with: the two
@@ -137,9 +139,13 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 
 	f.sessions = session.New(s.Store, cfg.Issuer, cfg.SessionLifetime, s.now).WithIdleTimeout(cfg.SessionIdleTimeout)
 
+	var upstreamIDs []string
+	for _, u := range cfg.Upstreams {
+		upstreamIDs = append(upstreamIDs, u.ID)
+	}
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,
-		Issuer: cfg.Issuer, Logger: s.Logger,
+		Issuer: cfg.Issuer, Logger: s.Logger, UpstreamIDs: upstreamIDs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -157,10 +163,14 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sign-in through other providers (upstreams.go).
+	if f.upstreams, err = buildUpstreams(cfg.Upstreams, s.upstreamHTTP, s.Logger, s.now); err != nil {
+		return nil, err
+	}
 	f.web, err = web.New(web.Deps{
 		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle,
-		ScopeDescriptions: scopeTexts,
+		ScopeDescriptions: scopeTexts, Upstreams: f.upstreams,
 		// RFC 8628 verification page; wrong user codes count in the guard.
 		Devices: app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
 	})

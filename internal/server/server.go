@@ -35,13 +35,16 @@ type Server struct {
 	App      *app.Service
 	Engine   *gin.Engine
 
-	out       io.Writer // where first-start demo credentials are printed
-	now       func() time.Time
-	tls       *tls.Config
-	features  *features
-	ops       *ops         // metrics, event bus, janitor (ops.go)
-	metricsLn net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
-	closeOnce sync.Once
+	out io.Writer // where first-start demo credentials are printed
+	// upstreamHTTP reaches upstream providers (nil: a client with a
+	// timeout; tests inject one).
+	upstreamHTTP *http.Client
+	now          func() time.Time
+	tls          *tls.Config
+	features     *features
+	ops          *ops         // metrics, event bus, janitor (ops.go)
+	metricsLn    net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
+	closeOnce    sync.Once
 	// draining is set when shutdown begins: /readyz answers 503 and every
 	// response closes its connection (http.go), while the server still
 	// serves for ShutdownDelay.
@@ -54,6 +57,10 @@ type Option func(*Server)
 // WithOutput sets where the demo credentials are printed (default stdout).
 // They go to the terminal, never to the log.
 func WithOutput(w io.Writer) Option { return func(s *Server) { s.out = w } }
+
+// WithUpstreamHTTPClient sets the client that reaches upstream providers
+// (tests that stop an upstream mid-way).
+func WithUpstreamHTTPClient(c *http.Client) Option { return func(s *Server) { s.upstreamHTTP = c } }
 
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }

@@ -11,6 +11,9 @@ const (
 	PathAuthorize = "/oauth2/authorize"
 	PathLogin     = "/login"
 	PathConsent   = "/consent"
+	// PathLoginUpstream + an upstream's id signs in through that
+	// provider (web/upstream.go); idp_hint sends the browser there.
+	PathLoginUpstream = "/login/upstream/"
 	// FlowParam is the query parameter that carries a flow handle.
 	FlowParam = "flow"
 )

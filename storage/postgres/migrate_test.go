@@ -13,7 +13,7 @@ import (
 // wantTables is the schema every migrated database must have.
 var wantTables = []string{
 	"audit_events", "auth_flows", "client_revocations", "clients", "consents", "device_grants", "failure_counters",
-	"grants", "group_members", "groups", "login_sessions", "nonces", "recovery_codes", "registration_tokens", "resources", "signing_keys", "tokens", "user_factors", "users",
+	"grants", "group_members", "groups", "identities", "login_sessions", "nonces", "recovery_codes", "registration_tokens", "resources", "signing_keys", "tokens", "user_factors", "users",
 }
 
 func openFresh(t *testing.T, u string) *postgres.Store {

@@ -16,7 +16,10 @@ var samples = map[string]any{
 	"login": struct {
 		Action, CSRF, Username, Error, ClientName string
 		Remember                                  bool
-	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true},
+		Upstreams                                 []struct{ Name, URL string }
+		Directory                                 string
+	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true,
+		[]struct{ Name, URL string }{{"Google", "/login/upstream/google?flow=x"}}, ""},
 	"consent":  nil, // filled in the test (needs a slice of structs)
 	"account":  nil,
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
@@ -51,11 +54,15 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 		Unverified, Remember                                                        bool
 	}{"/consent?flow=x", "tok", "alice", "App", "https://example.com/logo.png", "https://example.com", "https://example.com/p", "https://example.com/t",
 		[]scope{{"openid", "Know who you are", "x"}}, "A", "app.example.com", "/oauth2/authorize?client_id=c&prompt=login", true, false}
+	type identity struct{ UpstreamID, Subject, Provider, Account string }
 	samples["account"] = struct {
 		Username, Name, Email string
 		Apps                  []app
 		CSRF, Notice, Error   string
-	}{"alice", "Alice", "a@example.com", []app{{ClientID: "c", Name: "App", Scopes: []string{"a"}, GrantedAt: time.Now()}}, "tok", "Done.", ""}
+		Identities            []identity
+		Linkable              []struct{ Name, URL string }
+	}{"alice", "Alice", "a@example.com", []app{{ClientID: "c", Name: "App", Scopes: []string{"a"}, GrantedAt: time.Now()}}, "tok", "Done.", "",
+		[]identity{{"google", "s-1", "Google", "alice@gmail.test"}}, []struct{ Name, URL string }{{"GitHub", "/login/upstream/github?link=1"}}}
 	labelFor := regexp.MustCompile(`<label for="([^"]+)"`)
 	inputID := regexp.MustCompile(`<input id="([^"]+)"[^>]*type="(?:text|password|checkbox)"`)
 	for name := range current().pages[DefaultLanguage] {
