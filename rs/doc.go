@@ -43,6 +43,13 @@
 // proxy, algorithms, window); the jti replay cache is in memory, per
 // process.
 //
+// Protected resource metadata (RFC 9728, metadata.go): ProtectedResource
+// serves /.well-known/oauth-protected-resource[/path] for an API (its
+// resource identifier, authorization servers and scopes), and
+// WithResourceMetadata makes every 401 and 403 challenge carry
+// resource_metadata="…" so a client can discover the authorization
+// server from the API alone (the MCP authorization flow).
+//
 // Tokens and secrets are never logged.
 //
 // rs depends only on the standard library, go-jose v4, gin and x/sync,

@@ -14,11 +14,13 @@ func Gin(auth Authenticator, opts ...Option) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, ch := authenticate(auth, c.Request, &o)
 		if ch != nil {
+			ch.metadata = o.resourceMetadata
 			ch.write(c.Writer, o.realm)
 			c.Abort()
 			return
 		}
-		c.Request = c.Request.WithContext(withRealm(WithPrincipal(c.Request.Context(), p), o.realm))
+		ctx := withMetadata(WithPrincipal(c.Request.Context(), p), o.resourceMetadata)
+		c.Request = c.Request.WithContext(withRealm(ctx, o.realm))
 		c.Next()
 	}
 }
@@ -26,15 +28,17 @@ func Gin(auth Authenticator, opts ...Option) gin.HandlerFunc {
 // GinRequireScopes is RequireScopes for gin; Gin must run first.
 func GinRequireScopes(scopes ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		realm := realmFrom(c.Request.Context())
+		realm, md := realmFrom(c.Request.Context()), metadataFrom(c.Request.Context())
 		p := FromContext(c.Request.Context())
 		if p == nil {
-			(&challenge{status: http.StatusUnauthorized}).write(c.Writer, realm)
+			(&challenge{status: http.StatusUnauthorized, metadata: md}).write(c.Writer, realm)
 			c.Abort()
 			return
 		}
 		if len(missingScopes(p, scopes)) > 0 {
-			scopeChallenge(scopes).write(c.Writer, realm)
+			ch := scopeChallenge(scopes)
+			ch.metadata = md
+			ch.write(c.Writer, realm)
 			c.Abort()
 			return
 		}
@@ -51,5 +55,20 @@ func withRealm(ctx context.Context, realm string) context.Context {
 
 func realmFrom(ctx context.Context) string {
 	s, _ := ctx.Value(realmKey{}).(string)
+	return s
+}
+
+type metadataKey struct{}
+
+// withMetadata carries the resource_metadata URL to RequireScopes.
+func withMetadata(ctx context.Context, url string) context.Context {
+	if url == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, metadataKey{}, url)
+}
+
+func metadataFrom(ctx context.Context) string {
+	s, _ := ctx.Value(metadataKey{}).(string)
 	return s
 }

@@ -13,6 +13,8 @@ type Option func(*options)
 type options struct {
 	realm string
 	dpop  *DPoP // dpop.go; nil = the process-wide default
+	// resourceMetadata is the RFC 9728 document's URL (metadata.go).
+	resourceMetadata string
 }
 
 // WithRealm adds realm="…" to every WWW-Authenticate challenge
@@ -38,6 +40,8 @@ type challenge struct {
 	scope       string
 	// dpopAlgs, when set, makes this a DPoP challenge (RFC 9449 §7.1).
 	dpopAlgs []string
+	// metadata is the RFC 9728 resource_metadata URL (metadata.go).
+	metadata string
 }
 
 func (c challenge) header(realm string) string {
@@ -53,6 +57,9 @@ func (c challenge) header(realm string) string {
 	}
 	if c.scope != "" {
 		params = append(params, `scope=`+quote(c.scope))
+	}
+	if c.metadata != "" {
+		params = append(params, `resource_metadata=`+quote(c.metadata))
 	}
 	scheme := "Bearer"
 	if c.dpopAlgs != nil {
@@ -167,10 +174,11 @@ func Middleware(auth Authenticator, opts ...Option) func(http.Handler) http.Hand
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ch := authenticate(auth, r, &o)
 			if ch != nil {
+				ch.metadata = o.resourceMetadata
 				ch.write(w, o.realm)
 				return
 			}
-			ctx := WithPrincipal(r.Context(), p)
+			ctx := withMetadata(WithPrincipal(r.Context(), p), o.resourceMetadata)
 			next.ServeHTTP(w, r.WithContext(withRealm(ctx, o.realm)))
 		})
 	}
@@ -181,14 +189,16 @@ func Middleware(auth Authenticator, opts ...Option) func(http.Handler) http.Hand
 func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			realm := realmFrom(r.Context())
+			realm, md := realmFrom(r.Context()), metadataFrom(r.Context())
 			p := FromContext(r.Context())
 			if p == nil {
-				(&challenge{status: http.StatusUnauthorized}).write(w, realm)
+				(&challenge{status: http.StatusUnauthorized, metadata: md}).write(w, realm)
 				return
 			}
 			if len(missingScopes(p, scopes)) > 0 {
-				scopeChallenge(scopes).write(w, realm)
+				ch := scopeChallenge(scopes)
+				ch.metadata = md
+				ch.write(w, realm)
 				return
 			}
 			next.ServeHTTP(w, r)

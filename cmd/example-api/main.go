@@ -26,6 +26,7 @@ func main() {
 
 type options struct {
 	issuer, audience, listen string
+	publicURL                string
 	clientID, clientSecret   string
 	adminScope               string
 	cacheTTL                 time.Duration
@@ -41,6 +42,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.clientID, "client-id", getenv("EXAMPLE_API_CLIENT_ID"), "client id for introspection (env EXAMPLE_API_CLIENT_ID)")
 	fs.StringVar(&o.clientSecret, "client-secret", getenv("EXAMPLE_API_CLIENT_SECRET"), "client secret for introspection (env EXAMPLE_API_CLIENT_SECRET)")
 	fs.StringVar(&o.adminScope, "admin-scope", "api:admin", "scope /admin/hello requires")
+	fs.StringVar(&o.publicURL, "public-url", getenv("EXAMPLE_API_PUBLIC_URL"), "where clients reach this API, for the resource_metadata URL in challenges (default http://LISTEN-ADDRESS; env EXAMPLE_API_PUBLIC_URL)")
 	fs.DurationVar(&o.cacheTTL, "introspection-cache", 0, "reuse active introspection answers this long (0 = ask every time)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -69,13 +71,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	h, err := newHandler(ctx, o, log)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	if o.publicURL == "" {
+		o.publicURL = "http://" + ln.Addr().String()
+	}
+	h, err := newHandler(ctx, o, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("example-api listening", "addr", ln.Addr().String(), "issuer", o.issuer, "audience", o.audience)

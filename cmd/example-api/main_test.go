@@ -135,7 +135,8 @@ func TestExampleAPI(t *testing.T) {
 		{"opaque token on /introspect/hello", "/introspect/hello", f.opaque, 200, `Hello, bob!`, ""},
 		{"unknown opaque token", "/introspect/hello", "nope", 401, "", `not active`},
 		{"no token", "/hello", "", 401, "", `Bearer realm="example-api"`},
-		{"admin without the scope", "/admin/hello", alice, 403, "", `scope="api:admin"`},
+		{"admin without the scope", "/admin/hello", alice, 403, "", `scope="api:admin", resource_metadata="`},
+		{"a 401 points at the RFC 9728 metadata", "/hello", "", 401, "", `resource_metadata="` + base + `/.well-known/oauth-protected-resource"`},
 		{"admin with the scope", "/admin/hello", admin, 200, `Hello, alice!`, ""},
 	}
 	for _, tc := range tests {
@@ -151,6 +152,31 @@ func TestExampleAPI(t *testing.T) {
 				t.Errorf("challenge = %q, want %q", chal, tc.wantChallenge)
 			}
 		})
+	}
+}
+
+// TestProtectedResourceMetadata: the document a client finds through the
+// challenge names the API and the issuer (RFC 9728).
+func TestProtectedResourceMetadata(t *testing.T) {
+	f := newFakeSesame(t)
+	base := startAPI(t, f)
+	_, _, chal := get(t, base+"/hello", "")
+	_, u, ok := strings.Cut(chal, `resource_metadata="`)
+	if !ok {
+		t.Fatalf("no resource_metadata in %q", chal)
+	}
+	u = strings.TrimSuffix(u, `"`)
+	status, body, _ := get(t, u, "")
+	var doc struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		Scopes               []string `json:"scopes_supported"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil {
+		t.Fatalf("GET %s: %d %s", u, status, body)
+	}
+	if doc.Resource != audience || len(doc.AuthorizationServers) != 1 || doc.AuthorizationServers[0] != f.srv.URL || len(doc.Scopes) != 2 {
+		t.Fatalf("metadata %s", body)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/sesameauth/sesame/rs"
 )
@@ -34,13 +35,26 @@ func newHandler(ctx context.Context, o options, log *slog.Logger) (http.Handler,
 		log.Warn("no --client-id/--client-secret: /introspect/hello is not served and /hello accepts JWTs only")
 	}
 
-	realm := rs.WithRealm("example-api")
-	anyToken := rs.Middleware(rs.NewAuthenticator(verifier, introspector), realm)
 	mux := http.NewServeMux()
+	// RFC 9728: the API's metadata names Sesame, and every 401/403 points
+	// at it, so a client that knows only this API's URL can find where to
+	// get a token.
+	meta := rs.ProtectedResource{
+		Resource: o.audience, AuthorizationServers: []string{o.issuer},
+		ScopesSupported: []string{"api:read", o.adminScope}, ResourceName: "Hello API",
+	}
+	var opts []rs.Option
+	if err := meta.Mount(mux); err != nil {
+		log.Warn("no protected resource metadata: --audience is not an https URL", "err", err)
+	} else {
+		opts = append(opts, rs.WithResourceMetadata(strings.TrimSuffix(o.publicURL, "/")+meta.MetadataPath()))
+	}
+	realm := append([]rs.Option{rs.WithRealm("example-api")}, opts...)
+	anyToken := rs.Middleware(rs.NewAuthenticator(verifier, introspector), realm...)
 	mux.Handle("GET /hello", anyToken(http.HandlerFunc(hello)))
-	mux.Handle("GET /jwt/hello", rs.Middleware(verifier, realm)(http.HandlerFunc(hello)))
+	mux.Handle("GET /jwt/hello", rs.Middleware(verifier, realm...)(http.HandlerFunc(hello)))
 	if introspector != nil {
-		mux.Handle("GET /introspect/hello", rs.Middleware(introspector, realm)(http.HandlerFunc(hello)))
+		mux.Handle("GET /introspect/hello", rs.Middleware(introspector, realm...)(http.HandlerFunc(hello)))
 	}
 	mux.Handle("GET /admin/hello", anyToken(rs.RequireScopes(o.adminScope)(http.HandlerFunc(hello))))
 	return mux, nil
