@@ -29,6 +29,10 @@ type Config struct {
 	// https://id.example.com; endpoints are Issuer + path.
 	Issuer string
 
+	// MFARequired is SESAME_MFA=required: the password grant, which
+	// cannot ask for a second factor, is refused to every user.
+	MFARequired bool
+
 	AccessTokenLifetime  time.Duration
 	RefreshTokenLifetime time.Duration
 	IDTokenLifetime      time.Duration

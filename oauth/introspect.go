@@ -28,6 +28,10 @@ type introspection struct {
 	Groups    []string `json:"groups,omitempty"`
 	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// How the user signed in (SPEC part two), for resource servers that
+	// demand two factors.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // confirmation is the RFC 7800 cnf member with the RFC 9449 jkt.
@@ -104,6 +108,7 @@ func (h *Handler) introspect(c *gin.Context) {
 		TokenUse: string(tu),
 		Groups:   sess.Groups(),
 	}
+	resp.AMR, resp.ACR = sess.Authentication()
 	if !ar.GetRequestedAt().IsZero() {
 		resp.Iat = ar.GetRequestedAt().Unix()
 	}

@@ -37,6 +37,17 @@ func (f *fositeStore) Authenticate(ctx context.Context, name, pw string) (string
 		stateOf(ctx).failStore(err)
 		return "", err
 	}
+	refuse, err := f.refuseSecondFactorUsers(ctx, u.ID)
+	if err != nil {
+		stateOf(ctx).failStore(err)
+		return "", err
+	}
+	if refuse {
+		ev.Actor, ev.UserID = "user:"+u.ID, u.ID
+		ev.Details["reason"] = "second factor required"
+		f.auditEvent(ctx, ev)
+		return "", errSecondFactorRequired
+	}
 	ev.Actor, ev.UserID, ev.Outcome = "user:"+u.ID, u.ID, "success"
 	f.auditEvent(ctx, ev)
 	st := stateOf(ctx)

@@ -124,6 +124,7 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 		st.mu.Lock()
 		s.Username = st.username
 		st.mu.Unlock()
+		passwordGrantAuthentication(s)
 	}
 	if ar.GetGrantTypes().ExactOne("password") || ar.GetGrantTypes().ExactOne("refresh_token") {
 		// The user's groups as of this token (groups.go); a refresh
@@ -201,6 +202,9 @@ func (h *Handler) correctError(ctx context.Context, st *reqState, err error) err
 	}
 	if locked := lockedAnswer(err); locked != nil {
 		return locked
+	}
+	if errors.Is(err, errSecondFactorRequired) {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("This account signs in with a second factor; use the authorization code flow.")
 	}
 	if st.lostRace() {
 		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The grant was used by a concurrent request.")

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/storage"
@@ -230,6 +231,16 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		h.newFlow(ctx, w, r, a, session.FlowLogin, storage.LoginSession{})
 		return
 	}
+	if h.needsMFA(a) && !app.HasMFA(ls.AMR) {
+		// Step-up (SPEC part two): signed in with one factor, the request
+		// needs two — the login pages ask only for the missing one.
+		if a.hasPrompt("none") {
+			h.authorizeError(ctx, w, r, a.ar, errUnmetAuthentication.WithHint("A second factor is needed and prompt=none forbids asking for it."))
+			return
+		}
+		h.newFlow(ctx, w, r, a, session.FlowStepUp, ls)
+		return
+	}
 	granted, ok := h.rememberedConsent(ctx, a, user.ID)
 	if !ok {
 		if a.hasPrompt("none") {
@@ -248,6 +259,9 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 	switch f.State {
 	case session.FlowLogin:
 		seeOther(w, r, session.LoginURL(a.handle))
+		return
+	case session.FlowStepUp:
+		seeOther(w, r, session.FlowURL(session.PathLoginMFA, a.handle))
 		return
 	case session.FlowConsent:
 		seeOther(w, r, session.ConsentURL(a.handle))
@@ -268,6 +282,16 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 		// signed in for it.
 		ui.Error(w, http.StatusForbidden, "Your session has changed",
 			"Go back to the application and start signing in again.", "login_required")
+		return
+	}
+	if (a.freq.MFA || h.needsMFA(a)) && !app.HasMFA(ls.AMR) {
+		// The pages should not have let this through; the client asked
+		// for two factors and gets an error rather than a one-factor code
+		// (OpenID Connect Core Unmet Authentication Requirements 1.0).
+		if !h.claimFlow(ctx, w, r, a) {
+			return
+		}
+		h.authorizeError(ctx, w, r, a.ar, errUnmetAuthentication.WithHint("The sign-in did not use two factors."))
 		return
 	}
 	// The original request time: prompt=login and max_age are judged
@@ -346,6 +370,7 @@ func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Re
 		Scopes:    slices.Clone([]string(a.ar.GetRequestedScopes())),
 		Audience:  slices.Clone([]string(a.ar.GetRequestedAudience())),
 		LoginHint: form.Get("login_hint"),
+		MFA:       h.needsMFA(a),
 	}
 	f := storage.AuthFlow{
 		ID: id, ClientID: a.client.ID, UserID: ls.UserID, SessionID: ls.ID, State: state,
@@ -356,8 +381,11 @@ func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return
 	}
 	page := session.PathLogin
-	if state == session.FlowConsent {
+	switch state {
+	case session.FlowConsent:
 		page = session.PathConsent
+	case session.FlowStepUp:
+		page = session.PathLoginMFA
 	}
 	// idp_hint (the name Keycloak and Azure AD B2C use) naming a
 	// configured upstream skips the login page; an unknown one is
@@ -387,6 +415,21 @@ func (h *Handler) currentUser(ctx context.Context, r *http.Request) (storage.Log
 		return ls, nil, fmt.Errorf("oidc: load user: %w", err)
 	}
 	return ls, &u, nil
+}
+
+// needsMFA reports whether the request needs two factors: SESAME_MFA,
+// the client's RequireMFA, or acr_values asking for urn:sesame:acr:mfa.
+func (h *Handler) needsMFA(a *authzRequest) bool {
+	return h.mfa.Needed(a.client, a.ar.GetRequestForm().Get("acr_values"))
+}
+
+// errUnmetAuthentication is OpenID Connect Core Unmet Authentication
+// Requirements 1.0 §2: the request asked for an authentication the
+// sign-in did not deliver.
+var errUnmetAuthentication = &fosite.RFC6749Error{
+	ErrorField:       "unmet_authentication_requirements",
+	DescriptionField: "The authorization server could not meet the authentication requirements of the request.",
+	CodeField:        http.StatusBadRequest,
 }
 
 // tooOld reports whether max_age (OIDC Core §3.1.2.1) demands a new

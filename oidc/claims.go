@@ -6,6 +6,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/storage"
@@ -54,6 +55,10 @@ func (h *Handler) newSession(u storage.User, ls storage.LoginSession, clientID s
 	cl.RequestedAt = requestedAt.UTC().Truncate(time.Second)
 	if len(ls.AMR) > 0 {
 		cl.AuthenticationMethodsReferences = slices.Clone(ls.AMR)
+		// acr and amr of the sign-in also go into JWT access tokens and
+		// introspection (SPEC part two), so an API can demand two factors.
+		cl.AuthenticationContextClassReference = app.ACRFor(ls.AMR)
+		s.SetAuthentication(ls.AMR, cl.AuthenticationContextClassReference)
 	}
 	if cl.Extra == nil {
 		cl.Extra = map[string]any{}

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
@@ -36,6 +37,10 @@ type Deps struct {
 	// UpstreamIDs are the ids of the configured upstream providers: an
 	// authorization request with idp_hint naming one goes straight there.
 	UpstreamIDs []string
+	// MFA is the second-factor policy (SESAME_MFA); with the client's
+	// RequireMFA and acr_values it decides which requests need two
+	// factors.
+	MFA app.MFAPolicy
 }
 
 // Handler serves the authorization, userinfo and logout endpoints.
@@ -49,6 +54,7 @@ type Handler struct {
 	log      *slog.Logger
 	cop      *http.CrossOriginProtection
 	idps     []string
+	mfa      app.MFAPolicy
 }
 
 // New checks the dependencies and builds the handler.
@@ -85,6 +91,7 @@ func New(d Deps) (*Handler, error) {
 		log:      d.Logger,
 		cop:      http.NewCrossOriginProtection(),
 		idps:     slices.Clone(d.UpstreamIDs),
+		mfa:      d.MFA,
 	}, nil
 }
 
@@ -112,7 +119,8 @@ func DiscoveryExtras(issuer string) map[string]any {
 		"userinfo_endpoint":       iss + PathUserinfo,
 		"end_session_endpoint":    iss + PathLogout,
 		"prompt_values_supported": []string{"none", "login", "consent"},
-		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "sid", "at_hash",
+		"acr_values_supported":    app.ACRValuesSupported,
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash",
 			"name", "preferred_username", "updated_at", "email", "email_verified", "groups"},
 		"authorization_response_iss_parameter_supported": true,
 	}

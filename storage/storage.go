@@ -85,18 +85,21 @@ type Client struct {
 	SecretHash string // "" for public clients; keyed fast hash, see internal/app
 	// RotatedSecretHashes are previous secrets still accepted until
 	// their expiry (zero-downtime rotation); may be empty.
-	RotatedSecretHashes      []string
-	Name                     string
-	Description              string
-	RedirectURIs             []string
-	PostLogoutRedirectURIs   []string
-	GrantTypes               []string
-	ResponseTypes            []string
-	Scopes                   []string
-	Audience                 []string
-	TokenEndpointAuthMethod  string // client_secret_basic | client_secret_post | none | private_key_jwt
-	Public                   bool
-	SkipConsent              bool
+	RotatedSecretHashes     []string
+	Name                    string
+	Description             string
+	RedirectURIs            []string
+	PostLogoutRedirectURIs  []string
+	GrantTypes              []string
+	ResponseTypes           []string
+	Scopes                  []string
+	Audience                []string
+	TokenEndpointAuthMethod string // client_secret_basic | client_secret_post | none | private_key_jwt
+	Public                  bool
+	SkipConsent             bool
+	// RequireMFA: the client's authorizations need two factors (SPEC
+	// part two, `clients create --require-mfa`).
+	RequireMFA               bool
 	AccessTokenFormat        string // "" (server default) | "jwt" | "opaque"
 	AllowedCORSOrigins       []string
 	LogoURI                  string

@@ -14,6 +14,7 @@ const (
 	auditConsent       = "consent.granted"
 	auditConsentDenied = "consent.denied"
 	auditLogoutAll     = "user.sessions_revoked"
+	auditReauth        = "user.reauthenticated"
 	outcomeSuccess     = "success"
 	outcomeFailure     = "failure"
 	actorAnonymous     = "anonymous"

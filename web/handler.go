@@ -48,6 +48,10 @@ type Deps struct {
 	// Upstreams are the other providers people may sign in through, in
 	// the order of the login page's buttons.
 	Upstreams []Upstream
+	// Factors checks and enrols second factors (internal/app). Nil: no
+	// second factors — the sign-in is the password alone and
+	// /account/security is not served.
+	Factors *app.Factors
 }
 
 // Handler serves the web UI.
@@ -63,6 +67,7 @@ type Handler struct {
 	scopes    scopeText
 	devices   *app.Devices
 	upstreams []Upstream
+	factors   *app.Factors
 }
 
 // New checks the dependencies and builds the handler.
@@ -103,6 +108,7 @@ func New(d Deps) (*Handler, error) {
 		}
 	}
 	h.upstreams = d.Upstreams
+	h.factors = d.Factors
 	h.passwords = d.Passwords
 	if h.passwords == nil {
 		h.passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
@@ -125,6 +131,17 @@ func (h *Handler) Mount(r gin.IRouter) {
 	if h.devices != nil {
 		r.GET(pathDevice, gin.WrapF(h.devicePage))
 		r.POST(pathDevice, h.protect(h.deviceSubmit))
+	}
+	if h.factors != nil {
+		r.GET("/login/mfa", gin.WrapF(h.mfaPage))
+		r.POST("/login/mfa", h.protect(h.mfaSubmit))
+		r.GET("/login/mfa/enrol", gin.WrapF(h.enrolPage))
+		r.POST("/login/mfa/enrol", h.protect(h.enrolSubmit))
+		r.GET("/account/security", gin.WrapF(h.securityPage))
+		r.POST("/account/security/totp", h.protect(h.securityTOTP))
+		r.POST("/account/security/totp/confirm", h.protect(h.securityTOTPConfirm))
+		r.POST("/account/security/remove", h.protect(h.securityRemove))
+		r.POST("/account/security/recovery", h.protect(h.securityRecovery))
 	}
 	r.GET("/signed-out", gin.WrapF(func(w http.ResponseWriter, _ *http.Request) { ui.SignedOut(w) }))
 	static := gin.WrapH(ui.Static())

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
@@ -72,6 +73,10 @@ func (h *Handler) loadLoginTarget(w http.ResponseWriter, r *http.Request) (login
 		// let the authorization endpoint carry on.
 		seeOther(w, r, authorizeURL(handle))
 		return loginTarget{}, false
+	case session.FlowStepUp:
+		// Signed in already; only the second factor is missing.
+		seeOther(w, r, session.FlowURL(session.PathLoginMFA, handle))
+		return loginTarget{}, false
 	default:
 		flowExpired(w)
 		return loginTarget{}, false
@@ -134,30 +139,16 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// "Keep me signed in" chooses a persistent cookie; without it the
 	// browser forgets the session when it closes (issue 13 item 20).
-	s, err := h.sessions.Login(r.Context(), w, r, u.ID, []string{"pwd"}, r.PostFormValue("remember") != "")
+	remember := r.PostFormValue("remember") != ""
+	amr := []string{app.AMRPassword}
+	need, hasFactor, err := h.needsSecondStep(r, t, u.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "web: login", "user_id", u.ID)
-	h.audit(r.Context(), r, auditLogin, u.ID, t.flow.ClientID, outcomeSuccess)
-	if t.handle == "" && t.next != "" {
-		seeOther(w, r, t.next)
+	if need {
+		h.startSecondStep(w, r, t, u.ID, amr, remember, hasFactor)
 		return
 	}
-	if t.handle == "" {
-		seeOther(w, r, "/account")
-		return
-	}
-	next := t.flow
-	next.UserID, next.SessionID, next.State = u.ID, s.ID, session.FlowAuthenticated
-	if err := h.store.UpdateFlowState(r.Context(), next, session.FlowLogin); err != nil {
-		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			flowExpired(w)
-			return
-		}
-		h.serverError(w, r, err)
-		return
-	}
-	seeOther(w, r, authorizeURL(t.handle))
+	h.completeLogin(w, r, t, u.ID, amr, remember)
 }

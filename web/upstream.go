@@ -9,14 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/secret"
-	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/internal/upstream"
 	"github.com/sesameauth/sesame/storage"
@@ -279,34 +277,18 @@ func (h *Handler) federatedDone(w http.ResponseWriter, r *http.Request, up Upstr
 		h.upstreamFailed(w, r, up, err)
 		return
 	}
-	h.completeLogin(w, r, t, u, amr, remember)
-}
-
-// completeLogin starts the browser session and hands the flow back to the
-// authorization endpoint (or goes to /account without one).
-func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, t loginTarget, u storage.User, amr []string, remember bool) {
-	s, err := h.sessions.Login(r.Context(), w, r, u.ID, amr, remember)
+	// A user with a second factor (or a request that needs two) takes
+	// the same second step as after a password (mfa.go).
+	need, hasFactor, err := h.needsSecondStep(r, t, u.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "web: login", "user_id", u.ID, "amr", strings.Join(amr, " "))
-	h.audit(r.Context(), r, auditLogin, u.ID, t.flow.ClientID, outcomeSuccess)
-	if t.handle == "" {
-		seeOther(w, r, "/account")
+	if need {
+		h.startSecondStep(w, r, t, u.ID, amr, remember, hasFactor)
 		return
 	}
-	next := t.flow
-	next.UserID, next.SessionID, next.State = u.ID, s.ID, session.FlowAuthenticated
-	if err := h.store.UpdateFlowState(r.Context(), next, session.FlowLogin); err != nil {
-		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			flowExpired(w)
-			return
-		}
-		h.serverError(w, r, err)
-		return
-	}
-	seeOther(w, r, authorizeURL(t.handle))
+	h.completeLogin(w, r, t, u.ID, amr, remember)
 }
 
 func (h *Handler) upstreamAction(t loginTarget, id string) string {

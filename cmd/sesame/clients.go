@@ -27,7 +27,7 @@ func newClientsCmd(e *env) *cobra.Command {
 type clientFlags struct {
 	id, name, description, authMethod, tokenFormat, scopes, jwksFile string
 	grantTypes, redirectURIs, postLogoutURIs, audience, corsOrigins  []string
-	public, skipConsent                                              bool
+	public, skipConsent, requireMFA                                  bool
 }
 
 func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
@@ -42,6 +42,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.BoolVar(&c.public, "public", false, "public client (SPA, native app): no secret, PKCE required")
 	fs.StringVar(&c.tokenFormat, "token-format", "", "access token format: jwt or opaque (default: server setting)")
 	fs.BoolVar(&c.skipConsent, "skip-consent", false, "first-party client: skip the consent page")
+	fs.BoolVar(&c.requireMFA, "require-mfa", false, "every sign-in for this client needs two factors (users without one enrol at sign-in)")
 	fs.StringSliceVar(&c.audience, "audience", nil, "allowed audiences, comma-separated")
 	fs.StringSliceVar(&c.postLogoutURIs, "post-logout-redirect-uris", nil, "post-logout redirect URIs, comma-separated")
 	fs.StringSliceVar(&c.corsOrigins, "cors-origins", nil, "allowed CORS origins (scheme://host[:port]), comma-separated")
@@ -68,7 +69,7 @@ func (c *clientFlags) spec() (app.ClientSpec, error) {
 	return app.ClientSpec{
 		ID: c.id, Name: c.name, Description: c.description,
 		GrantTypes: c.grantTypes, RedirectURIs: c.redirectURIs, Scopes: app.SplitScope(c.scopes),
-		Public: c.public, AccessTokenFormat: c.tokenFormat, SkipConsent: c.skipConsent,
+		Public: c.public, AccessTokenFormat: c.tokenFormat, SkipConsent: c.skipConsent, RequireMFA: c.requireMFA,
 		Audience: c.audience, PostLogoutRedirectURIs: c.postLogoutURIs, AllowedCORSOrigins: c.corsOrigins,
 		TokenEndpointAuthMethod: c.authMethod, JWKS: jwks,
 	}, nil
@@ -109,6 +110,9 @@ func (c *clientFlags) patch(fs *pflag.FlagSet) (app.ClientPatch, bool, error) {
 	}
 	if changed("skip-consent") {
 		p.SkipConsent = &c.skipConsent
+	}
+	if changed("require-mfa") {
+		p.RequireMFA = &c.requireMFA
 	}
 	if changed("audience") {
 		p.Audience = &c.audience
@@ -151,6 +155,7 @@ func printClient(e *env, v app.ClientView) error {
 		"audience", orDash(strings.Join(v.Audience, ", ")),
 		"token_format", orDash(v.AccessTokenFormat),
 		"skip_consent", yesNo(v.SkipConsent),
+		"require_mfa", yesNo(v.RequireMFA),
 		"post_logout_uris", orDash(strings.Join(v.PostLogoutRedirectURIs, ", ")),
 		"cors_origins", orDash(strings.Join(v.AllowedCORSOrigins, ", ")),
 		"created", ts(v.CreatedAt),

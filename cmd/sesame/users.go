@@ -21,6 +21,7 @@ func newUsersCmd(e *env) *cobra.Command {
 		newUsersCreateCmd(e), newUsersListCmd(e), newUsersGetCmd(e), newUsersSetPasswordCmd(e),
 		newUsersDisableCmd(e), newUsersEnableCmd(e), newUsersDeleteCmd(e),
 		newUsersUnlockCmd(e), // unlock.go
+		newUsersMFACmd(e),    // mfa.go
 	)
 	return cmd
 }
@@ -114,10 +115,15 @@ func newUsersCreateCmd(e *env) *cobra.Command {
 }
 
 func printUser(e *env, u app.UserView) error {
-	return kv(e.stdout,
+	pairs := []string{
 		"id", u.ID, "username", u.Username, "email", orDash(u.Email), "verified", yesNo(u.EmailVerified),
 		"name", orDash(u.Name), "disabled", yesNo(u.Disabled), "created", ts(u.CreatedAt), "updated", ts(u.UpdatedAt),
-		"last login", lastLogin(u.LastLoginAt))
+		"last login", lastLogin(u.LastLoginAt),
+	}
+	if u.Factors != nil { // `users get` (UserDetail)
+		pairs = append(pairs, "second factors", factorSummary(u.Factors))
+	}
+	return kv(e.stdout, pairs...)
 }
 
 func lastLogin(t *time.Time) string {
@@ -181,10 +187,14 @@ func newUsersGetCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(e.stdout, app.NewUserView(u))
+			v, err := svc.UserDetail(cmd.Context(), u)
+			if err != nil {
+				return err
 			}
-			return printUser(e, app.NewUserView(u))
+			if asJSON {
+				return writeJSON(e.stdout, v)
+			}
+			return printUser(e, v)
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -26,6 +26,7 @@ type clientInput struct {
 	TokenEndpointAuthMethod  *string          `json:"token_endpoint_auth_method"`
 	Public                   *bool            `json:"public"`
 	SkipConsent              *bool            `json:"skip_consent"`
+	RequireMFA               *bool            `json:"require_mfa"`
 	AccessTokenFormat        *string          `json:"access_token_format"`
 	AllowedCORSOrigins       *[]string        `json:"allowed_cors_origins"`
 	LogoURI                  *string          `json:"logo_uri"`
@@ -69,6 +70,7 @@ func (in clientInput) spec() app.ClientSpec {
 		Scopes: app.SplitScope(str(in.Scope)), Audience: list(in.Audience),
 		TokenEndpointAuthMethod: str(in.TokenEndpointAuthMethod),
 		Public:                  in.Public != nil && *in.Public, SkipConsent: in.SkipConsent != nil && *in.SkipConsent,
+		RequireMFA:        in.RequireMFA != nil && *in.RequireMFA,
 		AccessTokenFormat: str(in.AccessTokenFormat), AllowedCORSOrigins: list(in.AllowedCORSOrigins),
 		LogoURI: str(in.LogoURI), ClientURI: str(in.ClientURI), PolicyURI: str(in.PolicyURI), TermsURI: str(in.TOSURI),
 		Contacts: list(in.Contacts), JWKS: jwksString(in.JWKS), JWKSURI: str(in.JWKSURI),
@@ -86,7 +88,7 @@ func (in clientInput) patch() (app.ClientPatch, error) {
 		Name: in.ClientName, Description: in.Description, RedirectURIs: in.RedirectURIs,
 		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, GrantTypes: in.GrantTypes, ResponseTypes: in.ResponseTypes,
 		Audience: in.Audience, TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Public: in.Public,
-		SkipConsent: in.SkipConsent, AccessTokenFormat: in.AccessTokenFormat, AllowedCORSOrigins: in.AllowedCORSOrigins,
+		SkipConsent: in.SkipConsent, RequireMFA: in.RequireMFA, AccessTokenFormat: in.AccessTokenFormat, AllowedCORSOrigins: in.AllowedCORSOrigins,
 		LogoURI: in.LogoURI, ClientURI: in.ClientURI, PolicyURI: in.PolicyURI, TermsURI: in.TOSURI,
 		Contacts: in.Contacts, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 	}

@@ -150,6 +150,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.DELETE("/users/:id", h.deleteUser)
 	a.POST("/users/:id/disable", h.disableUser)
 	a.POST("/users/:id/unlock", h.unlockUser)
+	a.POST("/users/:id/mfa/reset", h.resetUserMFA)
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/consents", h.listConsents)
 	a.GET("/users/:id/tokens", h.listUserTokens)

@@ -65,7 +65,34 @@ func (h *Handler) getUser(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, app.NewUserView(u))
+	v, err := h.svc.UserDetail(c.Request.Context(), u)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, v)
+}
+
+// resetUserMFA is POST /admin/users/{id}/mfa/reset, the API twin of
+// `sesame users mfa reset`: every second factor and recovery code of the
+// user is removed (audited as mfa.reset).
+func (h *Handler) resetUserMFA(c *gin.Context) {
+	ctx := c.Request.Context()
+	u, err := h.svc.GetUser(ctx, c.Param("id"))
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	if _, err := h.svc.ResetFactors(ctx, actor(c), u); err != nil {
+		h.writeError(c, err)
+		return
+	}
+	v, err := h.svc.UserDetail(ctx, u)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, v)
 }
 
 // patchUser edits the profile (email, email_verified, name) and, through

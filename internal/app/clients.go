@@ -26,6 +26,7 @@ type ClientSpec struct {
 	TokenEndpointAuthMethod  string
 	Public                   bool
 	SkipConsent              bool
+	RequireMFA               bool
 	AccessTokenFormat        string
 	AllowedCORSOrigins       []string
 	LogoURI                  string
@@ -55,6 +56,7 @@ type ClientPatch struct {
 	TokenEndpointAuthMethod  *string
 	Public                   *bool
 	SkipConsent              *bool
+	RequireMFA               *bool
 	AccessTokenFormat        *string
 	AllowedCORSOrigins       *[]string
 	LogoURI                  *string
@@ -77,6 +79,7 @@ func (s ClientSpec) apply(c *storage.Client) {
 	c.GrantTypes, c.ResponseTypes = slices.Clone(s.GrantTypes), slices.Clone(s.ResponseTypes)
 	c.Scopes, c.Audience = slices.Clone(s.Scopes), slices.Clone(s.Audience)
 	c.TokenEndpointAuthMethod, c.Public, c.SkipConsent = s.TokenEndpointAuthMethod, s.Public, s.SkipConsent
+	c.RequireMFA = s.RequireMFA
 	c.AccessTokenFormat, c.AllowedCORSOrigins = s.AccessTokenFormat, slices.Clone(s.AllowedCORSOrigins)
 	c.LogoURI, c.ClientURI, c.PolicyURI, c.TermsURI = s.LogoURI, s.ClientURI, s.PolicyURI, s.TermsURI
 	c.Contacts, c.JWKS, c.JWKSURI = slices.Clone(s.Contacts), s.JWKS, s.JWKSURI
@@ -112,6 +115,9 @@ func (p ClientPatch) apply(c *storage.Client) {
 	}
 	if p.SkipConsent != nil {
 		c.SkipConsent = *p.SkipConsent
+	}
+	if p.RequireMFA != nil {
+		c.RequireMFA = *p.RequireMFA
 	}
 	set(&c.AccessTokenFormat, p.AccessTokenFormat)
 	setList(&c.AllowedCORSOrigins, p.AllowedCORSOrigins)

@@ -20,6 +20,9 @@ type UserView struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	// LastLoginAt is the last password sign-in; null: never.
 	LastLoginAt *time.Time `json:"last_login_at"`
+	// Factors are the user's second factors (never their secrets); only
+	// in the view of one user (UserDetail), not in lists.
+	Factors []FactorView `json:"factors,omitempty"`
 }
 
 // NewUserView converts a stored user.
@@ -46,6 +49,7 @@ type ClientView struct {
 	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
 	Public                  bool      `json:"public"`
 	SkipConsent             bool      `json:"skip_consent"`
+	RequireMFA              bool      `json:"require_mfa"`
 	AccessTokenFormat       string    `json:"access_token_format"`
 	AllowedCORSOrigins      []string  `json:"allowed_cors_origins"`
 	LogoURI                 string    `json:"logo_uri"`
@@ -72,6 +76,7 @@ func NewClientView(c storage.Client, clientSecret string) ClientView {
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		Public:                  c.Public,
 		SkipConsent:             c.SkipConsent,
+		RequireMFA:              c.RequireMFA,
 		AccessTokenFormat:       c.AccessTokenFormat,
 		AllowedCORSOrigins:      nonNil(c.AllowedCORSOrigins),
 		LogoURI:                 c.LogoURI,

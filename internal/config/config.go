@@ -53,6 +53,11 @@ type Config struct {
 	Argon2Parallelism uint8
 	PasswordMinLength int // characters; the one policy of internal/app
 
+	// MFA is the second-factor policy: optional | required.
+	MFA string
+	// WebAuthnRPID is the passkeys' relying-party id ("" = issuer host).
+	WebAuthnRPID string
+
 	AutoMigrate      bool
 	OpenRegistration bool
 	Demo             bool
@@ -342,6 +347,12 @@ func (c *Config) Validate() error {
 	if c.KeyRotationInterval < 0 {
 		return fmt.Errorf("invalid SESAME_KEY_ROTATION_INTERVAL %q: must not be negative (0 = manual)", c.KeyRotationInterval)
 	}
+	if c.MFA != "optional" && c.MFA != "required" {
+		return fmt.Errorf("invalid SESAME_MFA %q: must be optional or required", c.MFA)
+	}
+	if err := c.checkRPID(); err != nil {
+		return err
+	}
 	if c.AccessTokenFormat != "jwt" && c.AccessTokenFormat != "opaque" {
 		return fmt.Errorf("invalid SESAME_ACCESS_TOKEN_FORMAT %q: must be jwt or opaque", c.AccessTokenFormat)
 	}
@@ -519,6 +530,35 @@ func (c *Config) validateProtection() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("invalid SESAME_MAX_BODY_BYTES \"%d\": must be at least 1024", c.MaxBodyBytes)
+	}
+	return nil
+}
+
+// RPID is the WebAuthn relying-party id: SESAME_WEBAUTHN_RP_ID, else the
+// issuer's host (WebAuthn §5.1.4.1: a passkey is bound to it).
+func (c Config) RPID() string {
+	if c.WebAuthnRPID != "" {
+		return c.WebAuthnRPID
+	}
+	if u, err := url.Parse(c.Issuer); err == nil {
+		return u.Hostname()
+	}
+	return ""
+}
+
+// checkRPID: the RP id must be the issuer's host or a registrable suffix
+// of it, or browsers refuse every ceremony (WebAuthn §5.1.3 step 8).
+func (c Config) checkRPID() error {
+	if c.WebAuthnRPID == "" {
+		return nil
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return nil // the issuer check names the problem
+	}
+	host, rp := strings.ToLower(u.Hostname()), strings.ToLower(c.WebAuthnRPID)
+	if host != rp && !strings.HasSuffix(host, "."+rp) {
+		return fmt.Errorf("invalid SESAME_WEBAUTHN_RP_ID %q: must be the issuer's host %q or a suffix of it", c.WebAuthnRPID, host)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/demo"
+	"github.com/sesameauth/sesame/internal/mfa"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 
@@ -90,6 +91,7 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 	oh, err := oauth.New(oauth.Deps{
 		Config: oauth.Config{
 			Issuer:                cfg.Issuer,
+			MFARequired:           cfg.MFA == "required",
 			AccessTokenLifetime:   cfg.AccessTokenLifetime,
 			RefreshTokenLifetime:  cfg.RefreshTokenLifetime,
 			IDTokenLifetime:       cfg.IDTokenLifetime,
@@ -143,9 +145,10 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	for _, u := range cfg.Upstreams {
 		upstreamIDs = append(upstreamIDs, u.ID)
 	}
+	policy := app.MFAPolicy{Required: cfg.MFA == "required"}
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,
-		Issuer: cfg.Issuer, Logger: s.Logger, UpstreamIDs: upstreamIDs,
+		Issuer: cfg.Issuer, Logger: s.Logger, UpstreamIDs: upstreamIDs, MFA: policy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -167,12 +170,24 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if f.upstreams, err = buildUpstreams(cfg.Upstreams, s.upstreamHTTP, s.Logger, s.now); err != nil {
 		return nil, err
 	}
+	// Second factors (SPEC part two): one password check and one guard
+	// shared by the login form and the second step.
+	passwords := app.NewPasswords(s.Store, f.throttle, s.passwordParams(), s.Logger)
+	mfaService, err := mfa.New(s.Store, s.Ring, cfg.RPID(), s.now)
+	if err != nil {
+		return nil, fmt.Errorf("second factors: %w", err)
+	}
+	factors, err := app.NewFactors(s.Store, mfaService, passwords, f.throttle, policy, s.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("second factors: %w", err)
+	}
 	f.web, err = web.New(web.Deps{
 		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle,
 		ScopeDescriptions: scopeTexts, Upstreams: f.upstreams,
 		// RFC 8628 verification page; wrong user codes count in the guard.
-		Devices: app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
+		Devices:   app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
+		Passwords: passwords, Factors: factors,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

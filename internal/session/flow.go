@@ -18,7 +18,12 @@ import (
 // to FlowDone exactly once (a compare-and-swap, so a replayed URL cannot
 // mint a second code) and deletes it.
 const (
-	FlowLogin         = "login"
+	FlowLogin = "login"
+	// FlowStepUp: signed in, but the request needs a second factor the
+	// session lacks (acr_values, the client's --require-mfa, SESAME_MFA):
+	// web asks only for that factor, then moves the flow to
+	// FlowAuthenticated with the upgraded session.
+	FlowStepUp        = "step_up"
 	FlowAuthenticated = "authenticated"
 	FlowConsent       = "consent"
 	FlowConsented     = "consented"
@@ -45,6 +50,9 @@ type FlowRequest struct {
 	LoginHint string `json:"login_hint,omitempty"`
 	// Granted is the set of scopes the user allowed on the consent page.
 	Granted []string `json:"granted,omitempty"`
+	// MFA: the request needs two factors (oidc decides, app.MFAPolicy),
+	// so a user without a second factor enrols one at sign-in.
+	MFA bool `json:"mfa,omitempty"`
 }
 
 // Encode serializes the payload for AuthFlow.Request.

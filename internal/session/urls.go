@@ -14,6 +14,9 @@ const (
 	// PathLoginUpstream + an upstream's id signs in through that
 	// provider (web/upstream.go); idp_hint sends the browser there.
 	PathLoginUpstream = "/login/upstream/"
+	// PathLoginMFA is the second step of a sign-in (web/mfa.go); a
+	// step-up flow (FlowStepUp) is sent there.
+	PathLoginMFA = "/login/mfa"
 	// FlowParam is the query parameter that carries a flow handle.
 	FlowParam = "flow"
 )

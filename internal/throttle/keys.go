@@ -12,6 +12,7 @@ const (
 	prefixIP     = "ip:"
 	prefixPair   = "userip:"
 	prefixDevice = "device:"
+	prefixFactor = "mfa:"
 )
 
 // DeviceKey is the counter key of user codes typed at the device
@@ -58,3 +59,9 @@ func IPKey(ip string) string {
 // isIPKey reports whether key counts failures of an IP address, which
 // follow the per-IP window rather than the per-account back-off.
 func isIPKey(key string) bool { return strings.HasPrefix(key, prefixIP) }
+
+// FactorKey is the counter key of a user's second factor (TOTP and
+// recovery codes), by user id: only someone who passed the password check
+// reaches the second-factor page, so guessing codes locks that account's
+// second step, never the password form of its owner elsewhere.
+func FactorKey(userID string) string { return prefixFactor + userID }

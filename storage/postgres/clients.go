@@ -17,7 +17,7 @@ const clientCols = `id, secret_hash, rotated_secret_hashes, name, description, r
 	allowed_cors_origins, logo_uri, client_uri, policy_uri, terms_uri, contacts,
 	jwks, jwks_uri, id_token_signed_response_alg, access_token_lifespan_ns,
 	refresh_token_lifespan_ns, id_token_lifespan_ns, auth_code_lifespan_ns,
-	registration_token_hash, metadata, created_at, updated_at`
+	registration_token_hash, metadata, created_at, updated_at, require_mfa`
 
 // clientArgs lists c's values in clientCols order.
 func clientArgs(c storage.Client) []any {
@@ -28,7 +28,7 @@ func clientArgs(c storage.Client) []any {
 		arr(c.AllowedCORSOrigins), c.LogoURI, c.ClientURI, c.PolicyURI, c.TermsURI, arr(c.Contacts),
 		c.JWKS, c.JWKSURI, c.IDTokenSignedResponseAlg, int64(c.Lifespans.AccessToken),
 		int64(c.Lifespans.RefreshToken), int64(c.Lifespans.IDToken), int64(c.Lifespans.AuthCode),
-		c.RegistrationTokenHash, c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt),
+		c.RegistrationTokenHash, c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt), c.RequireMFA,
 	}
 }
 
@@ -42,7 +42,7 @@ func scanClient(row pgx.CollectableRow) (storage.Client, error) {
 		&c.TokenEndpointAuthMethod, &c.Public, &c.SkipConsent, &c.AccessTokenFormat,
 		&c.AllowedCORSOrigins, &c.LogoURI, &c.ClientURI, &c.PolicyURI, &c.TermsURI, &c.Contacts,
 		&c.JWKS, &c.JWKSURI, &c.IDTokenSignedResponseAlg, &at, &rt, &it, &ac,
-		&c.RegistrationTokenHash, &c.Metadata, &c.CreatedAt, &c.UpdatedAt)
+		&c.RegistrationTokenHash, &c.Metadata, &c.CreatedAt, &c.UpdatedAt, &c.RequireMFA)
 	if err != nil {
 		return storage.Client{}, err
 	}
@@ -67,7 +67,7 @@ func scanClient(row pgx.CollectableRow) (storage.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (
 		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
+		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
 		clientArgs(c)...)
 	return mapErr("create client", err)
 }
@@ -85,7 +85,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error
 // UpdateClient replaces every field of the client but ID and CreatedAt.
 func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	args := clientArgs(c)
-	args = append(args[:30], args[31]) // drop created_at: it never changes
+	args = append(args[:30], args[31:]...) // drop created_at: it never changes
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE clients SET
 		secret_hash = $2, rotated_secret_hashes = $3, name = $4, description = $5, redirect_uris = $6,
 		post_logout_redirect_uris = $7, grant_types = $8, response_types = $9, scopes = $10, audience = $11,
@@ -93,7 +93,8 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 		allowed_cors_origins = $16, logo_uri = $17, client_uri = $18, policy_uri = $19, terms_uri = $20,
 		contacts = $21, jwks = $22, jwks_uri = $23, id_token_signed_response_alg = $24,
 		access_token_lifespan_ns = $25, refresh_token_lifespan_ns = $26, id_token_lifespan_ns = $27,
-		auth_code_lifespan_ns = $28, registration_token_hash = $29, metadata = $30, updated_at = $31
+		auth_code_lifespan_ns = $28, registration_token_hash = $29, metadata = $30, updated_at = $31,
+		require_mfa = $32
 		WHERE id = $1`,
 		args...)
 	if err != nil {

@@ -28,6 +28,7 @@ func fullClient(id string) storage.Client {
 		TokenEndpointAuthMethod:  "private_key_jwt",
 		Public:                   false,
 		SkipConsent:              true,
+		RequireMFA:               true,
 		AccessTokenFormat:        "jwt",
 		AllowedCORSOrigins:       []string{"https://app.test"},
 		LogoURI:                  "https://app.test/logo.png",

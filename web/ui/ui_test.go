@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,6 +38,30 @@ var samples = map[string]any{
 		Subject, TokenEndpoint, IDTokenClaims, UserInfo, AccessTokenKind, Expiry string
 		HasRefresh                                                               bool
 	}{"u1", "http://x/token", "{}", "{}", "a JWT", "now", true},
+	"mfa": struct{ Action, CSRF, Error, ClientName string }{"/login/mfa?flow=x", "tok", "mfa.wrong", "App"},
+	"totp": struct {
+		Action, CSRF, Error, FactorID, Secret, URI, Cancel string
+		QR, Link                                           template.URL
+		Required                                           bool
+	}{"/login/mfa/enrol", "tok", "totp.wrong", "f1", "JBSWY3DP", "otpauth://totp/x", "/account/security",
+		"data:image/png;base64,iVBOR", "otpauth://totp/x", true},
+	"recovery": struct {
+		Codes []string
+		Next  string
+	}{[]string{"abcde-fghjk"}, "/account/security"},
+	"security": struct {
+		CSRF, Notice, Error string
+		TOTP                *struct {
+			ID         string
+			CreatedAt  time.Time
+			LastUsedAt *time.Time
+		}
+		RecoveryLeft int
+	}{"tok", "security.done_totp", "", &struct {
+		ID         string
+		CreatedAt  time.Time
+		LastUsedAt *time.Time
+	}{"f1", time.Now(), nil}, 7},
 }
 
 type scope struct{ Name, Title, Description string }
