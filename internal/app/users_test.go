@@ -58,7 +58,7 @@ func TestDuplicateUsernameIsCaseInsensitive(t *testing.T) {
 		if len(u.ID) != 36 {
 			t.Fatalf("id %q is not a UUID", u.ID)
 		}
-		if strings.Contains(u.PasswordHash, "pw$") || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		if strings.Contains(u.PasswordHash, "pw-long-enough") || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
 			t.Fatalf("hash %q", u.PasswordHash)
 		}
 		before := countAudit(t, st)
