@@ -83,7 +83,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // openStore connects to the database without touching the schema.
 func (e *env) openStore(ctx context.Context) (dial.Migrator, error) {
 	if e.store == nil {
-		st, mig, err := dial.Open(ctx, e.cfg.DatabaseURL)
+		st, mig, err := dial.OpenWith(ctx, e.cfg.DatabaseURL, dial.Options{ListenURL: e.cfg.DatabaseListenURL})
 		if err != nil {
 			return nil, infraError{err}
 		}

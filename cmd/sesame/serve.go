@@ -51,7 +51,7 @@ created and their credentials printed once (SESAME_DEMO=false to skip).`,
 // globalSettings are the settings every command takes (root persistent
 // flags); every other setting except SESAME_AUTO_MIGRATE (serve
 // --no-migrate) is a serve flag, so a new setting gets its flag for free.
-var globalSettings = []string{"SESAME_DATABASE_URL", "SESAME_SECRET_FILE", "SESAME_SECRET",
+var globalSettings = []string{"SESAME_DATABASE_URL", "SESAME_DATABASE_LISTEN_URL", "SESAME_SECRET_FILE", "SESAME_SECRET",
 	"SESAME_LOG_LEVEL", "SESAME_LOG_FORMAT"}
 
 func serveSettings() []string {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,10 @@ type Config struct {
 	Issuer      string
 	Listen      string
 	DatabaseURL string
+	// DatabaseListenURL is a direct Postgres connection for LISTEN/NOTIFY,
+	// session advisory locks and migrations, for a DatabaseURL that goes
+	// through a transaction pooler (PgBouncer).
+	DatabaseListenURL string
 
 	// Secret is the raw SESAME_SECRET value (comma-separated secrets);
 	// SecretFile names a file with one secret per line. Resolve both with
@@ -295,6 +300,14 @@ func (c *Config) Validate() error {
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		return fmt.Errorf("invalid SESAME_DATABASE_URL %q: %w", redactURL(c.DatabaseURL), err)
 	}
+	if c.DatabaseListenURL != "" {
+		if _, sqlite := c.SQLitePath(); sqlite {
+			return errors.New("invalid SESAME_DATABASE_LISTEN_URL: only for a Postgres SESAME_DATABASE_URL")
+		}
+		if err := checkDatabaseURL(c.DatabaseListenURL); err != nil || strings.HasPrefix(c.DatabaseListenURL, "sqlite:") {
+			return fmt.Errorf("invalid SESAME_DATABASE_LISTEN_URL %q: want a direct postgres:// URL or host=… string", redactURL(c.DatabaseListenURL))
+		}
+	}
 	if c.Secret != "" && c.SecretFile != "" {
 		return errors.New("invalid SESAME_SECRET_FILE: set only one of SESAME_SECRET and SESAME_SECRET_FILE")
 	}
@@ -474,6 +487,9 @@ func checkDatabaseURL(raw string) error {
 		}
 		return nil
 	}
+	if isKeywordDSN(raw) {
+		return nil // libpq key=value form (host=h1,h2 port=5432,5432 …)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return errors.New("not a URL (want postgres://… or sqlite:PATH)")
@@ -493,7 +509,19 @@ func (c Config) SQLitePath() (string, bool) {
 // and error messages.
 func (c Config) RedactedDatabaseURL() string { return redactURL(c.DatabaseURL) }
 
+// keywordDSN matches the start of a libpq key=value connection string;
+// keywordPassword its password, quoted or not.
+var (
+	keywordDSN      = regexp.MustCompile(`^\s*[a-z_]+\s*=`)
+	keywordPassword = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+)
+
+func isKeywordDSN(s string) bool { return !strings.Contains(s, "://") && keywordDSN.MatchString(s) }
+
 func redactURL(raw string) string {
+	if isKeywordDSN(raw) {
+		return keywordPassword.ReplaceAllString(raw, "${1}xxxxx")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

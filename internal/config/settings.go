@@ -107,6 +107,8 @@ var settings = []Setting{
 		Kind: KindString, set: str(func(c *Config) *string { return &c.Listen })},
 	{Env: "SESAME_DATABASE_URL", Default: "sqlite:sesame.db", Usage: "store: postgres://… or sqlite:PATH",
 		Kind: KindString, set: str(func(c *Config) *string { return &c.DatabaseURL })},
+	{Env: "SESAME_DATABASE_LISTEN_URL", Default: "", Usage: "direct Postgres connection for LISTEN/NOTIFY, advisory locks and migrations when SESAME_DATABASE_URL goes through PgBouncer in transaction mode",
+		Kind: KindString, set: str(func(c *Config) *string { return &c.DatabaseListenURL })},
 	{Env: "SESAME_SECRET", Default: "", Secret: true, Usage: "system secret(s), ≥ 32 bytes each, comma-separated: first is current, the rest are old ones still accepted",
 		Kind: KindString, set: rawStr(func(c *Config) *string { return &c.Secret })},
 	{Env: "SESAME_SECRET_FILE", Default: "", Usage: "file holding the system secret(s), one per line (first is current); generated beside a SQLite DB when neither is set",

@@ -29,8 +29,13 @@ type ops struct {
 	janitor *janitor.Janitor // nil when SESAME_JANITOR_INTERVAL=0
 }
 
-// pooled is a store with a pgx pool (storage/postgres).
-type pooled interface{ Pool() *pgxpool.Pool }
+// pooled is a store with a pgx pool (storage/postgres): Pool for
+// transactions, SessionPool for LISTEN and session advisory locks (a
+// direct connection when SESAME_DATABASE_LISTEN_URL is set).
+type pooled interface {
+	Pool() *pgxpool.Pool
+	SessionPool() *pgxpool.Pool
+}
 
 // sqlDB is a store over database/sql (storage/sqlite).
 type sqlDB interface{ DB() *sql.DB }
@@ -54,8 +59,8 @@ func (s *Server) buildOps() (*ops, error) {
 	// only one sweeps at a time. SQLite is one process.
 	var locker janitor.Locker = &janitor.LocalLocker{}
 	if p, ok := s.Store.(pooled); ok {
-		o.bus = notify.NewPostgres(p.Pool(), s.Logger)
-		locker = janitor.PostgresLocker{Pool: p.Pool()}
+		o.bus = notify.NewPostgres(p.SessionPool(), s.Logger)
+		locker = janitor.PostgresLocker{Pool: p.SessionPool()}
 	} else {
 		o.bus = notify.NewLocal()
 	}

@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	ui.Use(theme)
 
 	// 2. Store and schema.
-	if s.Store, s.Migrator, err = dial.Open(ctx, cfg.DatabaseURL); err != nil {
+	if s.Store, s.Migrator, err = dial.OpenWith(ctx, cfg.DatabaseURL, dial.Options{ListenURL: cfg.DatabaseListenURL}); err != nil {
 		return nil, err
 	}
 	defer func() {

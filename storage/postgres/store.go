@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +20,10 @@ import (
 // concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// session carries what needs one server session for longer than a
+	// transaction (LISTEN, session advisory locks, the migration lock):
+	// the pool of Options.SessionURL, or pool itself when that is unset.
+	session *pgxpool.Pool
 	// revEpoch is storage.Store.RevocationEpoch (tx.go, noteRevocation).
 	revEpoch atomic.Uint64
 	// now is the clock for the few decisions the contract leaves to the
@@ -42,69 +44,44 @@ const (
 
 // Open parses url (a postgres:// URL or a key=value DSN, pgxpool settings
 // such as pool_max_conns included), creates the pool and checks that the
-// server answers. It does not migrate; call Migrate for that.
+// server answers. It does not migrate; call Migrate for that. It is
+// OpenWith without a separate session URL.
 func Open(ctx context.Context, url string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		// pgconn redacts the password in its parse errors.
-		return nil, fmt.Errorf("postgres: parse database url: %w", err)
-	}
-	// Defaults for what the URL leaves unset (pgxpool cannot tell us
-	// whether a value came from the URL, hence the look at its text).
-	unset := func(param string) bool { return !strings.Contains(url, param) }
-	if unset("pool_max_conns") {
-		// pgxpool's default (max(4, NumCPU)) queues requests behind a
-		// handful of connections; an authorization server spends most of
-		// a request waiting on short queries, so allow more in flight.
-		cfg.MaxConns = int32(max(8, 4*runtime.NumCPU()))
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
-	}
-	// Dead connections (server restart, failover, idle timeouts in a proxy)
-	// are found and replaced in the background rather than on a request.
-	if unset("pool_health_check_period") {
-		cfg.HealthCheckPeriod = 15 * time.Second
-	}
-	if unset("pool_max_conn_idle_time") {
-		cfg.MaxConnIdleTime = 5 * time.Minute
-	}
-	if unset("pool_max_conn_lifetime") {
-		cfg.MaxConnLifetime = time.Hour
-		cfg.MaxConnLifetimeJitter = 5 * time.Minute
-	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "sesame"
-	}
-
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: create pool for %s: %w", describe(cfg), err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, openPingTimeout)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg), err)
-	}
-	return &Store{pool: pool, now: time.Now}, nil
+	return OpenWith(ctx, url, Options{})
 }
 
 // describe names the server and database of cfg for error messages,
 // without the password.
 func describe(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
-	return fmt.Sprintf("%s:%d/%s as %s", c.Host, c.Port, c.Database, c.User)
+	hosts := fmt.Sprintf("%s:%d", c.Host, c.Port)
+	seen := map[string]bool{hosts: true}
+	for _, f := range c.Fallbacks {
+		// sslmode=prefer lists each host twice (TLS, then plain).
+		if h := fmt.Sprintf("%s:%d", f.Host, f.Port); !seen[h] {
+			seen[h] = true
+			hosts += "," + h
+		}
+	}
+	return fmt.Sprintf("%s/%s as %s", hosts, c.Database, c.User)
 }
 
-// Pool exposes the connection pool (LISTEN/NOTIFY, pool metrics).
+// Pool exposes the connection pool for transactions (publishing
+// notifications, pool metrics). Behind a transaction-pooling proxy it
+// must not carry session state: use SessionPool for that.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// SessionPool is the pool of direct connections for LISTEN, session
+// advisory locks and migrations: Options.SessionURL's, or Pool.
+func (s *Store) SessionPool() *pgxpool.Pool { return s.session }
 
 // Migrate applies every pending migration and returns how many it applied.
 // Concurrent migrators (several instances starting at once) are serialised
 // by goose's session advisory lock, so the schema is applied exactly once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	db := stdlib.OpenDBFromPool(s.pool)
+	// The session pool: goose's lock would not hold across a
+	// transaction-pooling proxy.
+	db := stdlib.OpenDBFromPool(s.session)
 	defer db.Close() // closes the database/sql wrapper only, not the pool
 	n, err := migrations.Up(ctx, db, migrations.Postgres)
 	if err != nil {
@@ -115,7 +92,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 
 // MigrationStatus reports every known migration and whether it is applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]migrations.Status, error) {
-	db := stdlib.OpenDBFromPool(s.pool)
+	db := stdlib.OpenDBFromPool(s.session)
 	defer db.Close()
 	st, err := migrations.List(ctx, db, migrations.Postgres)
 	if err != nil {
@@ -124,16 +101,37 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]migrations.Status, error
 	return st, nil
 }
 
-// Ping checks that the server answers.
+// ErrReadOnly is returned by Ping when the server answers but does not
+// take writes: a standby, or a primary being demoted during a failover.
+var ErrReadOnly = errors.New("postgres: the server is read-only (a standby, or no primary at the moment)")
+
+// Ping checks that the server answers and takes writes (/readyz): an
+// authorization server that cannot store a token cannot serve. A
+// connection found on a read-only server is closed, so that the pool
+// connects again and finds the primary (target_session_attrs).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	defer conn.Release()
+	var ro string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('transaction_read_only')").Scan(&ro); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	if ro == "on" {
+		_ = conn.Conn().Close(ctx)
+		return ErrReadOnly
 	}
 	return nil
 }
 
-// Close waits for acquired connections to be released and closes the pool.
+// Close waits for acquired connections to be released and closes the
+// pools.
 func (s *Store) Close() error {
+	if s.session != s.pool {
+		s.session.Close()
+	}
 	s.pool.Close()
 	return nil
 }
