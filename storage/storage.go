@@ -734,6 +734,8 @@ type Store interface {
 	ResourceStore
 	DeviceStore
 	IdentityStore
+	MailStore
+	LinkTokenStore
 	// RevocationEpoch is a counter that changes after this Store value
 	// committed a write that can make an access token inactive: RevokeGrant,
 	// RevokeGrants, RevokeClientTokens, ClaimNonce in NonceJWTDenylist, and

@@ -56,6 +56,8 @@ func Run(t *testing.T, h Harness) {
 		{"Resources", testResources},
 		{"Device", testDevice},
 		{"Identities", testIdentities},
+		{"Mail", testMail},
+		{"LinkTokens", testLinkTokens},
 		{"Transactions", testTransactions},
 		{"DatabaseGone", testDatabaseGone},
 	}
