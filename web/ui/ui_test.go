@@ -75,10 +75,12 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 	samples["consent"] = struct {
 		Action, CSRF, Username, ClientName, LogoURI, ClientURI, PolicyURI, TermsURI string
 		Scopes                                                                      []scope
+		APIs                                                                        []struct{ Name, URI string }
 		Initial, RedirectHost, SwitchURL                                            string
 		Unverified, Remember                                                        bool
 	}{"/consent?flow=x", "tok", "alice", "App", "https://example.com/logo.png", "https://example.com", "https://example.com/p", "https://example.com/t",
-		[]scope{{"openid", "Know who you are", "x"}}, "A", "app.example.com", "/oauth2/authorize?client_id=c&prompt=login", true, false}
+		[]scope{{"openid", "Know who you are", "x"}}, []struct{ Name, URI string }{{"Orders API", "https://api.example.com"}},
+		"A", "app.example.com", "/oauth2/authorize?client_id=c&prompt=login", true, false}
 	type identity struct{ UpstreamID, Subject, Provider, Account string }
 	samples["account"] = struct {
 		Username, Name, Email string
