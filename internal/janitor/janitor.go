@@ -18,6 +18,8 @@ type Store interface {
 	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteStaleCounters(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteStaleLinkTokens(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteOldMail(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Defaults applied by New to zero Options fields.
@@ -26,6 +28,10 @@ const (
 	DefaultBatch          = 1000
 	DefaultGrace          = 5 * time.Minute
 	DefaultAuditRetention = 90 * 24 * time.Hour
+	// DefaultMailRetention bounds the outgoing-mail queue: a message
+	// (sent or not) is deleted this long after it was queued. Its links
+	// expire within a day, so an older message is useless anyway.
+	DefaultMailRetention = 7 * 24 * time.Hour
 	// DefaultCounterWindow is throttle.DefaultConfig().CounterWindow().
 	DefaultCounterWindow = 12 * time.Hour
 	// LockName is the lock every instance's janitor competes for.
@@ -46,6 +52,9 @@ type Options struct {
 	// 90 days). KeepAudit disables audit deletion altogether.
 	AuditRetention time.Duration
 	KeepAudit      bool
+	// MailRetention: queued mail older than this is deleted (default
+	// DefaultMailRetention).
+	MailRetention time.Duration
 	// CounterWindow is how long after its last failure a brute-force
 	// failure counter can still count toward a lock: the guard's
 	// throttle.Config.CounterWindow() (default DefaultCounterWindow). A
@@ -84,6 +93,8 @@ func New(store Store, opts Options) (*Janitor, error) {
 		return nil, fmt.Errorf("janitor: Grace must not be negative, got %s", opts.Grace)
 	case opts.AuditRetention < 0:
 		return nil, fmt.Errorf("janitor: AuditRetention must not be negative, got %s", opts.AuditRetention)
+	case opts.MailRetention < 0:
+		return nil, fmt.Errorf("janitor: MailRetention must not be negative, got %s", opts.MailRetention)
 	case opts.CounterWindow < 0:
 		return nil, fmt.Errorf("janitor: CounterWindow must not be negative, got %s", opts.CounterWindow)
 	}
@@ -95,6 +106,9 @@ func New(store Store, opts Options) (*Janitor, error) {
 	}
 	if opts.AuditRetention == 0 {
 		opts.AuditRetention = DefaultAuditRetention
+	}
+	if opts.MailRetention == 0 {
+		opts.MailRetention = DefaultMailRetention
 	}
 	if opts.CounterWindow == 0 {
 		opts.CounterWindow = DefaultCounterWindow
@@ -117,7 +131,7 @@ type Result struct {
 	// did nothing.
 	Ran bool
 	// Deleted counts rows per table: tokens, grants, nonces, sessions,
-	// flows, failure_counters, audit_events.
+	// flows, failure_counters, link_tokens, mail_queue, audit_events.
 	Deleted map[string]int
 }
 
@@ -154,6 +168,8 @@ func (j *Janitor) RunOnce(ctx context.Context) (Result, error) {
 		// restart from 1 at its next failure, so deleting it forgets
 		// nothing. Grace absorbs clock skew here too.
 		{"failure_counters", expired.Add(-j.opts.CounterWindow), j.store.DeleteStaleCounters},
+		{"link_tokens", expired, j.store.DeleteStaleLinkTokens},
+		{"mail_queue", now.Add(-j.opts.MailRetention), j.store.DeleteOldMail},
 	}
 	if !j.opts.KeepAudit {
 		sweeps = append(sweeps, sweep{"audit_events", now.Add(-j.opts.AuditRetention), j.store.DeleteAuditBefore})

@@ -67,6 +67,12 @@ func seed(t *testing.T, s storage.Store, prefix string, expiresAt time.Time) {
 	must(s.AppendAudit(ctx, storage.AuditEvent{At: expiresAt, Type: "test." + prefix, Actor: "system", Outcome: "success"}))
 	must(s.CreateDeviceGrant(ctx, storage.DeviceGrant{DeviceCodeHash: prefix + "-dc", UserCodeHash: prefix + "-uc", ClientID: "c",
 		State: storage.DevicePending, Interval: 5 * time.Second, CreatedAt: expiresAt.Add(-time.Hour), ExpiresAt: expiresAt}))
+	must(s.CreateLinkToken(ctx, storage.LinkToken{Hash: prefix + "-link", Purpose: storage.LinkVerifyEmail, Email: "a@example.test",
+		CreatedAt: expiresAt.Add(-time.Hour), ExpiresAt: expiresAt}))
+	// Mail is kept for a retention after it was queued (7 days by
+	// default, shorter than the 100 days of "old").
+	must(s.EnqueueMail(ctx, storage.Mail{ID: prefix + "-mail", Recipient: "a@example.test", Subject: "s", TextBody: "t",
+		CreatedAt: expiresAt, NextAttemptAt: expiresAt}))
 }
 
 func exists(t *testing.T, s storage.Store, prefix string) map[string]bool {
@@ -88,6 +94,10 @@ func exists(t *testing.T, s storage.Store, prefix string) map[string]bool {
 	got["flows"] = err == nil
 	_, err = s.GetDeviceGrant(ctx, prefix+"-dc")
 	got["device_grants"] = err == nil
+	_, err = s.GetLinkToken(ctx, prefix+"-link", storage.LinkVerifyEmail, time.Time{})
+	got["link_tokens"] = err == nil
+	_, err = s.GetMail(ctx, prefix+"-mail")
+	got["mail_queue"] = err == nil
 	evs, _, err := s.ListAudit(ctx, storage.AuditFilter{Type: "test." + prefix})
 	got["audit_events"] = err == nil && len(evs) == 1
 	return got
