@@ -75,6 +75,11 @@ type Config struct {
 	// first; 0 means 5 s (RFC 8628 §3.2's default).
 	DevicePollInterval time.Duration
 
+	// RequirePushedAuthorizationRequests makes every client send its
+	// authorization requests through PAR (RFC 9126 §5); a client may
+	// require it for itself alone.
+	RequirePushedAuthorizationRequests bool
+
 	// ExtraDiscovery are metadata entries of endpoints mounted by other
 	// packages (authorization_endpoint, userinfo_endpoint,
 	// end_session_endpoint, registration_endpoint): only what is really

@@ -134,6 +134,9 @@ func (p authorizeProvider) NewAuthorizeRequest(ctx context.Context, r *http.Requ
 	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return p.Fosite.NewAuthorizeRequest(ctx, r)
 	}
+	if IsPushedRequest(r.Form) {
+		return p.pushed(ctx, r)
+	}
 	if r.Form.Get("state") != "" {
 		return p.Fosite.NewAuthorizeRequest(ctx, r)
 	}
@@ -155,4 +158,30 @@ func (p authorizeProvider) NewAuthorizeResponse(ctx context.Context, ar fosite.A
 		resp.GetParameters().Del("state")
 	}
 	return resp, err
+}
+
+// pushed resolves a request_uri from PAR (par.go). RFC 9126 §4: only the
+// pushed parameters count, so fosite sees nothing of the front-channel
+// request but client_id and request_uri; a pushed request without state
+// carried the marker, removed here as for any other request.
+func (p authorizeProvider) pushed(ctx context.Context, r *http.Request) (fosite.AuthorizeRequester, error) {
+	r2 := r.Clone(ctx)
+	r2.Method = http.MethodGet
+	q := url.Values{"client_id": {r.Form.Get("client_id")}, "request_uri": {r.Form.Get("request_uri")}}
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	r2.URL, r2.Body, r2.ContentLength = &u, http.NoBody, 0
+	r2.Header.Del("Content-Type")
+	r2.Form, r2.PostForm, r2.MultipartForm = nil, nil, nil
+	ar, err := p.Fosite.NewAuthorizeRequest(ctx, r2)
+	if req, ok := ar.(*fosite.AuthorizeRequest); ok && err == nil {
+		// The request is the pushed one now; a flow that resumes it
+		// replays its parameters, not the used request_uri.
+		req.Form.Del("request_uri")
+		if req.State == noStateMarker {
+			req.State = ""
+			req.Form.Del("state")
+		}
+	}
+	return ar, err
 }

@@ -32,6 +32,8 @@ func (h *Handler) buildDiscovery() ([]byte, error) {
 		"introspection_endpoint":                iss + PathIntrospect,
 		"revocation_endpoint":                   iss + PathRevoke,
 		"device_authorization_endpoint":         iss + PathDeviceAuthorization,
+		"pushed_authorization_request_endpoint": iss + PathPAR,
+		"require_pushed_authorization_requests": h.cfg.RequirePushedAuthorizationRequests,
 		"jwks_uri":                              iss + PathJWKS,
 		"grant_types_supported":                 supportedGrantTypes,
 		"response_types_supported":              []string{"code"},

@@ -107,6 +107,10 @@ func New(d Deps) (*Handler, error) {
 		// (issue 13 item 13); PKCE, enforced for every client, protects
 		// the flow. An absent state: authorizeProvider.
 		MinParameterEntropy: 1,
+		// RFC 9126 (par.go): requiring PAR is decided by oidc, which
+		// knows a resumed request from a new one.
+		PushedAuthorizeRequestURIPrefix: PARRequestURIPrefix,
+		PushedAuthorizeContextLifespan:  parLifetime,
 	}
 
 	if d.Passwords == nil {
@@ -150,6 +154,8 @@ func New(d Deps) (*Handler, error) {
 		compose.OpenIDConnectRefreshFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
+		// RFC 9126 (par.go).
+		compose.PushedAuthorizeHandlerFactory,
 	)
 	f, ok := provider.(*fosite.Fosite)
 	if !ok {
@@ -178,6 +184,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST(PathIntrospect, basicChallenge, h.introspect)
 	r.POST(PathRevoke, basicChallenge, h.revoke)
 	r.POST(PathDeviceAuthorization, basicChallenge, h.deviceAuthorization)
+	r.POST(PathPAR, basicChallenge, h.par)
 	r.GET(PathOIDCDiscovery, h.serveDiscovery)
 	r.GET(PathASMetadata, h.serveDiscovery)
 	r.GET(PathJWKS, h.serveJWKS)

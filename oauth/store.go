@@ -56,6 +56,7 @@ var (
 	_ pkce.PKCERequestStorage                             = (*fositeStore)(nil)
 	_ openid.OpenIDConnectRequestStorage                  = (*fositeStore)(nil)
 	_ fstorage.Transactional                              = (*fositeStore)(nil)
+	_ fosite.PARStorage                                   = (*fositeStore)(nil)
 )
 
 // BeginTX starts a transaction carried by the returned context; nested

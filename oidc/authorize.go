@@ -76,6 +76,13 @@ func (h *Handler) authorize(c *gin.Context) {
 		h.authorizeError(ctx, w, r, ar, err)
 		return
 	}
+	// RFC 9126 §5/§6: PAR required for everyone or for this client. A
+	// resumed flow replays a request validated when it was new.
+	if a.handle == "" && !oauth.IsPushedRequest(r.Form) && h.oauth.RequiresPushedRequest(ar.GetClient()) {
+		h.authorizeError(ctx, w, r, ar, fosite.ErrInvalidRequest.WithHint(
+			"Pushed authorization requests are required: send the request to the pushed_authorization_request_endpoint first."))
+		return
+	}
 	cl, ok := ar.GetClient().(*oauth.Client)
 	if !ok {
 		h.serverError(w, r, fmt.Errorf("oidc: client is %T", ar.GetClient()))

@@ -115,9 +115,12 @@ type Client struct {
 	// token, "" for clients not created by dynamic registration.
 	RegistrationTokenHash string
 	// Metadata holds extra registration metadata as a JSON object ("" = none).
-	Metadata  string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Metadata string
+	// RequirePushedAuthorizationRequests: the client's authorization
+	// requests must come through PAR (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool
+	CreatedAt                          time.Time
+	UpdatedAt                          time.Time
 }
 
 // TokenKind names what a TokenRecord is. Each kind is its own key space.

@@ -44,6 +44,7 @@ type clientJSON struct {
 	Format       string   `json:"access_token_format"`
 	Audience     []string `json:"audience"`
 	AuthMethod   string   `json:"token_endpoint_auth_method"`
+	RequirePAR   bool     `json:"require_pushed_authorization_requests"`
 }
 
 type list[T any] struct {

@@ -27,7 +27,7 @@ func newClientsCmd(e *env) *cobra.Command {
 type clientFlags struct {
 	id, name, description, authMethod, tokenFormat, scopes, jwksFile string
 	grantTypes, redirectURIs, postLogoutURIs, audience, corsOrigins  []string
-	public, skipConsent, requireMFA                                  bool
+	public, skipConsent, requireMFA, requirePAR                      bool
 }
 
 func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
@@ -43,6 +43,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&c.tokenFormat, "token-format", "", "access token format: jwt or opaque (default: server setting)")
 	fs.BoolVar(&c.skipConsent, "skip-consent", false, "first-party client: skip the consent page")
 	fs.BoolVar(&c.requireMFA, "require-mfa", false, "every sign-in for this client needs two factors (users without one enrol at sign-in)")
+	fs.BoolVar(&c.requirePAR, "require-pushed-authorization-requests", false, "authorization requests must be pushed to /oauth2/par first (RFC 9126)")
 	fs.StringSliceVar(&c.audience, "audience", nil, "allowed audiences, comma-separated")
 	fs.StringSliceVar(&c.postLogoutURIs, "post-logout-redirect-uris", nil, "post-logout redirect URIs, comma-separated")
 	fs.StringSliceVar(&c.corsOrigins, "cors-origins", nil, "allowed CORS origins (scheme://host[:port]), comma-separated")
@@ -72,6 +73,7 @@ func (c *clientFlags) spec() (app.ClientSpec, error) {
 		Public: c.public, AccessTokenFormat: c.tokenFormat, SkipConsent: c.skipConsent, RequireMFA: c.requireMFA,
 		Audience: c.audience, PostLogoutRedirectURIs: c.postLogoutURIs, AllowedCORSOrigins: c.corsOrigins,
 		TokenEndpointAuthMethod: c.authMethod, JWKS: jwks,
+		RequirePushedAuthorizationRequests: c.requirePAR,
 	}, nil
 }
 
@@ -113,6 +115,9 @@ func (c *clientFlags) patch(fs *pflag.FlagSet) (app.ClientPatch, bool, error) {
 	}
 	if changed("require-mfa") {
 		p.RequireMFA = &c.requireMFA
+	}
+	if changed("require-pushed-authorization-requests") {
+		p.RequirePushedAuthorizationRequests = &c.requirePAR
 	}
 	if changed("audience") {
 		p.Audience = &c.audience
@@ -156,6 +161,7 @@ func printClient(e *env, v app.ClientView) error {
 		"token_format", orDash(v.AccessTokenFormat),
 		"skip_consent", yesNo(v.SkipConsent),
 		"require_mfa", yesNo(v.RequireMFA),
+		"require_par", yesNo(v.RequirePAR),
 		"post_logout_uris", orDash(strings.Join(v.PostLogoutRedirectURIs, ", ")),
 		"cors_origins", orDash(strings.Join(v.AllowedCORSOrigins, ", ")),
 		"created", ts(v.CreatedAt),

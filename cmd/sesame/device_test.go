@@ -8,7 +8,7 @@ import (
 // TestDeviceClient (issue 18): a public client for the device flow is
 // created with the RFC 8628 grant type and no redirect URI; refresh
 // tokens may come with it; a confidential one works too.
-func TestDeviceClient(t *testing.T) {
+func TestDeviceAndPARClients(t *testing.T) {
 	backends(t, func(t *testing.T, c *cli) {
 		const device = "urn:ietf:params:oauth:grant-type:device_code"
 		var tv clientJSON
@@ -25,8 +25,20 @@ func TestDeviceClient(t *testing.T) {
 		}
 		var conf clientJSON
 		c.json(&conf, "", "clients", "create", "--name", "Kiosk", "--grant-types", device, "--scopes", "openid", "--json")
-		if conf.ClientSecret == nil || conf.Public {
+		if conf.ClientSecret == nil || conf.Public || conf.RequirePAR {
 			t.Fatalf("confidential device client %+v", conf)
+		}
+		// RFC 9126 §6: a client may require pushed authorization requests.
+		var strict clientJSON
+		c.json(&strict, "", "clients", "create", "--name", "Strict", "--redirect-uris", "https://strict.example.com/cb",
+			"--require-pushed-authorization-requests", "--json")
+		if !strict.RequirePAR {
+			t.Fatalf("--require-pushed-authorization-requests not stored: %+v", strict)
+		}
+		c.ok("", "clients", "update", strict.ClientID, "--require-pushed-authorization-requests=false")
+		c.json(&strict, "", "clients", "get", strict.ClientID, "--json")
+		if strict.RequirePAR {
+			t.Fatal("clients update --require-pushed-authorization-requests=false did not clear it")
 		}
 	})
 }

@@ -37,6 +37,8 @@ type clientInput struct {
 	JWKS                     *json.RawMessage `json:"jwks"`
 	JWKSURI                  *string          `json:"jwks_uri"`
 	IDTokenSignedResponseAlg *string          `json:"id_token_signed_response_alg"`
+	// RFC 9126 §6 client metadata.
+	RequirePAR *bool `json:"require_pushed_authorization_requests"`
 }
 
 func str(p *string) string {
@@ -74,7 +76,8 @@ func (in clientInput) spec() app.ClientSpec {
 		AccessTokenFormat: str(in.AccessTokenFormat), AllowedCORSOrigins: list(in.AllowedCORSOrigins),
 		LogoURI: str(in.LogoURI), ClientURI: str(in.ClientURI), PolicyURI: str(in.PolicyURI), TermsURI: str(in.TOSURI),
 		Contacts: list(in.Contacts), JWKS: jwksString(in.JWKS), JWKSURI: str(in.JWKSURI),
-		IDTokenSignedResponseAlg: str(in.IDTokenSignedResponseAlg),
+		IDTokenSignedResponseAlg:           str(in.IDTokenSignedResponseAlg),
+		RequirePushedAuthorizationRequests: in.RequirePAR != nil && *in.RequirePAR,
 	}
 }
 
@@ -91,6 +94,7 @@ func (in clientInput) patch() (app.ClientPatch, error) {
 		SkipConsent: in.SkipConsent, RequireMFA: in.RequireMFA, AccessTokenFormat: in.AccessTokenFormat, AllowedCORSOrigins: in.AllowedCORSOrigins,
 		LogoURI: in.LogoURI, ClientURI: in.ClientURI, PolicyURI: in.PolicyURI, TermsURI: in.TOSURI,
 		Contacts: in.Contacts, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
+		RequirePushedAuthorizationRequests: in.RequirePAR,
 	}
 	if in.Scope != nil {
 		s := app.SplitScope(*in.Scope)

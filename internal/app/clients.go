@@ -39,6 +39,8 @@ type ClientSpec struct {
 	IDTokenSignedResponseAlg string
 	Lifespans                storage.ClientLifespans
 	Metadata                 string
+	// RequirePushedAuthorizationRequests (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool
 	// RegistrationTokenHash is set by dynamic registration (RFC 7592).
 	RegistrationTokenHash string
 }
@@ -68,6 +70,8 @@ type ClientPatch struct {
 	IDTokenSignedResponseAlg *string
 	Lifespans                *storage.ClientLifespans
 	Metadata                 *string
+	// RequirePushedAuthorizationRequests (RFC 9126 §6).
+	RequirePushedAuthorizationRequests *bool
 	// RegistrationTokenHash replaces the RFC 7592 registration access
 	// token ("" revokes it: the client can no longer manage itself).
 	RegistrationTokenHash *string
@@ -84,6 +88,7 @@ func (s ClientSpec) apply(c *storage.Client) {
 	c.LogoURI, c.ClientURI, c.PolicyURI, c.TermsURI = s.LogoURI, s.ClientURI, s.PolicyURI, s.TermsURI
 	c.Contacts, c.JWKS, c.JWKSURI = slices.Clone(s.Contacts), s.JWKS, s.JWKSURI
 	c.IDTokenSignedResponseAlg, c.Lifespans, c.Metadata = s.IDTokenSignedResponseAlg, s.Lifespans, s.Metadata
+	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
 }
 
 func (p ClientPatch) apply(c *storage.Client) {
@@ -118,6 +123,9 @@ func (p ClientPatch) apply(c *storage.Client) {
 	}
 	if p.RequireMFA != nil {
 		c.RequireMFA = *p.RequireMFA
+	}
+	if p.RequirePushedAuthorizationRequests != nil {
+		c.RequirePushedAuthorizationRequests = *p.RequirePushedAuthorizationRequests
 	}
 	set(&c.AccessTokenFormat, p.AccessTokenFormat)
 	setList(&c.AllowedCORSOrigins, p.AllowedCORSOrigins)

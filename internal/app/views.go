@@ -37,27 +37,29 @@ func NewUserView(u storage.User) UserView {
 // ClientView is a client with RFC 7591 metadata names where they exist.
 // ClientSecret is set only in the answer that created or rotated it.
 type ClientView struct {
-	ClientID                string    `json:"client_id"`
-	ClientName              string    `json:"client_name"`
-	ClientSecret            string    `json:"client_secret,omitempty"`
-	RedirectURIs            []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
-	GrantTypes              []string  `json:"grant_types"`
-	ResponseTypes           []string  `json:"response_types"`
-	Scope                   string    `json:"scope"`
-	Audience                []string  `json:"audience"`
-	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
-	Public                  bool      `json:"public"`
-	SkipConsent             bool      `json:"skip_consent"`
-	RequireMFA              bool      `json:"require_mfa"`
-	AccessTokenFormat       string    `json:"access_token_format"`
-	AllowedCORSOrigins      []string  `json:"allowed_cors_origins"`
-	LogoURI                 string    `json:"logo_uri"`
-	ClientURI               string    `json:"client_uri"`
-	PolicyURI               string    `json:"policy_uri"`
-	TOSURI                  string    `json:"tos_uri"`
-	CreatedAt               time.Time `json:"created_at"`
-	UpdatedAt               time.Time `json:"updated_at"`
+	ClientID                string   `json:"client_id"`
+	ClientName              string   `json:"client_name"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	Scope                   string   `json:"scope"`
+	Audience                []string `json:"audience"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	Public                  bool     `json:"public"`
+	SkipConsent             bool     `json:"skip_consent"`
+	RequireMFA              bool     `json:"require_mfa"`
+	// RequirePAR is RFC 9126 §6 client metadata.
+	RequirePAR         bool      `json:"require_pushed_authorization_requests"`
+	AccessTokenFormat  string    `json:"access_token_format"`
+	AllowedCORSOrigins []string  `json:"allowed_cors_origins"`
+	LogoURI            string    `json:"logo_uri"`
+	ClientURI          string    `json:"client_uri"`
+	PolicyURI          string    `json:"policy_uri"`
+	TOSURI             string    `json:"tos_uri"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // NewClientView converts a stored client; clientSecret is the clear secret
@@ -77,6 +79,7 @@ func NewClientView(c storage.Client, clientSecret string) ClientView {
 		Public:                  c.Public,
 		SkipConsent:             c.SkipConsent,
 		RequireMFA:              c.RequireMFA,
+		RequirePAR:              c.RequirePushedAuthorizationRequests,
 		AccessTokenFormat:       c.AccessTokenFormat,
 		AllowedCORSOrigins:      nonNil(c.AllowedCORSOrigins),
 		LogoURI:                 c.LogoURI,

@@ -65,9 +65,12 @@ type Config struct {
 
 	AutoMigrate      bool
 	OpenRegistration bool
-	Demo             bool
-	ShutdownTimeout  time.Duration
-	ShutdownDelay    time.Duration // serve on with /readyz 503 before draining
+	// RequirePushedAuthorizationRequests: every authorization request
+	// must come through PAR (RFC 9126).
+	RequirePushedAuthorizationRequests bool
+	Demo                               bool
+	ShutdownTimeout                    time.Duration
+	ShutdownDelay                      time.Duration // serve on with /readyz 503 before draining
 
 	TrustedProxies        string // comma-separated IPs/CIDRs
 	RateLimitEnabled      bool

@@ -103,6 +103,8 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
 			ExtraDiscovery:        discoveryExtras(cfg.Issuer),
+			// RFC 9126 §5 (SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS).
+			RequirePushedAuthorizationRequests: cfg.RequirePushedAuthorizationRequests,
 		},
 		Store:    store,
 		Keys:     km,

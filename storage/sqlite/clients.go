@@ -17,7 +17,7 @@ const clientCols = `id, secret_hash, rotated_secret_hashes, name, description, r
 	allowed_cors_origins, logo_uri, client_uri, policy_uri, terms_uri, contacts, jwks,
 	jwks_uri, id_token_signed_response_alg, access_token_lifespan, refresh_token_lifespan,
 	id_token_lifespan, auth_code_lifespan, registration_token_hash, metadata,
-	created_at, updated_at, require_mfa`
+	created_at, updated_at, require_mfa, require_pushed_authorization_requests`
 
 // clientArgs lists c's values in clientCols order, then name_lower.
 func clientArgs(c storage.Client) []any {
@@ -28,7 +28,8 @@ func clientArgs(c storage.Client) []any {
 		c.ClientURI, c.PolicyURI, c.TermsURI, js(c.Contacts), c.JWKS, c.JWKSURI,
 		c.IDTokenSignedResponseAlg, int64(c.Lifespans.AccessToken), int64(c.Lifespans.RefreshToken),
 		int64(c.Lifespans.IDToken), int64(c.Lifespans.AuthCode), c.RegistrationTokenHash,
-		c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt), boolInt(c.RequireMFA), strings.ToLower(c.Name)}
+		c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt), boolInt(c.RequireMFA),
+		boolInt(c.RequirePushedAuthorizationRequests), strings.ToLower(c.Name)}
 }
 
 func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
@@ -43,7 +44,7 @@ func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
 		jsonCol{&c.AllowedCORSOrigins}, &c.LogoURI, &c.ClientURI, &c.PolicyURI, &c.TermsURI,
 		jsonCol{&c.Contacts}, &c.JWKS, &c.JWKSURI, &c.IDTokenSignedResponseAlg,
 		&at, &rt, &idt, &codeLif, &c.RegistrationTokenHash, &c.Metadata,
-		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.RequireMFA)
+		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.RequireMFA, &c.RequirePushedAuthorizationRequests)
 	c.Lifespans = storage.ClientLifespans{
 		AccessToken:  time.Duration(at),
 		RefreshToken: time.Duration(rt),
@@ -56,7 +57,7 @@ func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
 // CreateClient inserts; ErrConflict on duplicate id.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`, name_lower)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		clientArgs(c)...)
 	return wrap("create client", err)
 }
@@ -70,7 +71,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error
 // UpdateClient replaces every field but ID and CreatedAt; ErrNotFound if absent.
 func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	a := clientArgs(c)
-	// Drop id (first) and created_at (fourth from last) from the SET list.
+	// Drop id (first) and created_at (fifth from last) from the SET list.
 	set := []string{"secret_hash", "rotated_secret_hashes", "name", "description", "redirect_uris",
 		"post_logout_redirect_uris", "grant_types", "response_types", "scopes", "audience",
 		"token_endpoint_auth_method", "public", "skip_consent", "access_token_format",
@@ -78,10 +79,11 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 		"jwks", "jwks_uri", "id_token_signed_response_alg", "access_token_lifespan",
 		"refresh_token_lifespan", "id_token_lifespan", "auth_code_lifespan",
 		"registration_token_hash", "metadata"}
-	args := append([]any{}, a[1:len(a)-4]...)
-	args = append(args, a[len(a)-3], a[len(a)-2], a[len(a)-1], c.ID) // updated_at, require_mfa, name_lower, id
+	args := append([]any{}, a[1:len(a)-5]...)
+	// updated_at, require_mfa, require_pushed_authorization_requests, name_lower, id
+	args = append(args, a[len(a)-4], a[len(a)-3], a[len(a)-2], a[len(a)-1], c.ID)
 	res, err := s.q(ctx).ExecContext(ctx, `UPDATE clients SET `+strings.Join(set, " = ?, ")+
-		` = ?, updated_at = ?, require_mfa = ?, name_lower = ? WHERE id = ?`, args...)
+		` = ?, updated_at = ?, require_mfa = ?, require_pushed_authorization_requests = ?, name_lower = ? WHERE id = ?`, args...)
 	if err != nil {
 		return wrap("update client", err)
 	}

@@ -45,10 +45,11 @@ func fullClient(id string) storage.Client {
 			IDToken:      time.Hour,
 			AuthCode:     90 * time.Second,
 		},
-		RegistrationTokenHash: "reg-hash-" + id,
-		Metadata:              `{"software_id":"sw-1","software_version":"2.0","extra":{"n":1,"list":[true,null]}}`,
-		CreatedAt:             base.In(zone),
-		UpdatedAt:             at(time.Minute),
+		RegistrationTokenHash:              "reg-hash-" + id,
+		Metadata:                           `{"software_id":"sw-1","software_version":"2.0","extra":{"n":1,"list":[true,null]}}`,
+		RequirePushedAuthorizationRequests: true,
+		CreatedAt:                          base.In(zone),
+		UpdatedAt:                          at(time.Minute),
 	}
 }
 
