@@ -42,6 +42,7 @@ SESAME_DATABASE_URL directly.`,
 		newResourcesCmd(e),
 		newImportCmd(e),
 		newKeysCmd(e),
+		newUpstreamsCmd(e),
 		newVersionCmd(e),
 	)
 	rejectUnknownSubcommands(root)

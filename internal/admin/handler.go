@@ -51,6 +51,9 @@ type Deps struct {
 	OpenRegistration bool
 	Logger           *slog.Logger
 	Now              func() time.Time
+	// Upstreams probes the configured sign-in providers for GET
+	// /admin/upstreams (nil: none configured).
+	Upstreams func(ctx context.Context) []app.UpstreamStatus
 }
 
 // Handler serves /admin/ and /oauth2/register.
@@ -65,6 +68,8 @@ type Handler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	cursor cursorSigner
+	// upstreams: see Deps.Upstreams.
+	upstreams func(ctx context.Context) []app.UpstreamStatus
 }
 
 // New checks the dependencies and builds the handler.
@@ -110,6 +115,8 @@ func New(d Deps) (*Handler, error) {
 		log:    d.Logger.With("component", "admin"),
 		now:    d.Now,
 		cursor: cursorSigner{key: d.Ring.Derive("admin-list-cursor")},
+
+		upstreams: d.Upstreams,
 	}, nil
 }
 
@@ -168,6 +175,8 @@ func (h *Handler) Mount(r gin.IRouter) {
 	a.GET("/resources/:id", h.getResource)
 	a.PATCH("/resources/:id", h.patchResource)
 	a.DELETE("/resources/:id", h.deleteResource)
+
+	a.GET("/upstreams", h.listUpstreams)
 
 	a.GET("/keys", h.listKeys)
 	a.POST("/keys/rotate", h.rotateKeys)

@@ -153,6 +153,7 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		check("DELETE", "/admin/groups/staff/members/zoe", tok, "", 204)
 		check("DELETE", "/admin/groups/staff", tok, "", 204)
 		check("GET", "/admin/groups/staff", tok, "", 404)
+		check("GET", "/admin/upstreams", tok, "", 200)
 		check("GET", "/admin/keys", tok, "", 200)
 		check("GET", "/admin/audit?limit=5", tok, "", 200)
 		check("POST", "/admin/tokens/revoke", tok, `{"client_id":"`+string(id)+`"}`, 200)

@@ -203,6 +203,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		App: s.App, Store: s.Store, Keys: f.keys, Tokens: admin.OAuthVerifier{OAuth: f.oauth},
 		Ring: s.Ring, Issuer: cfg.Issuer, OpenRegistration: cfg.OpenRegistration,
 		Logger: s.Logger, Now: s.now,
+		Upstreams: func(ctx context.Context) []app.UpstreamStatus { return checkUpstreams(ctx, f.upstreams) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -52,7 +52,7 @@ func checkUpstreams(ctx context.Context, ups []web.Upstream) []app.UpstreamStatu
 	for i, u := range ups {
 		wg.Go(func() {
 			p := u.Provider
-			st := app.UpstreamStatus{ID: p.ID(), Name: p.Name(), Type: p.Type(), OK: true}
+			st := app.UpstreamStatus{ID: p.ID(), Name: p.Name(), Type: p.Type(), OK: true, Probes: []app.UpstreamProbe{}}
 			for _, pr := range p.Check(ctx) {
 				st.Probes = append(st.Probes, app.UpstreamProbe{What: pr.What, URL: pr.URL, OK: pr.OK, Error: pr.Error})
 				st.OK = st.OK && pr.OK
