@@ -33,6 +33,7 @@ func chromium(t *testing.T) string {
 // SESAME_UPDATE_SCREENSHOTS=1 the login page goes to
 // docs/img/login-upstreams.png.
 func TestBrowserSignsInThroughTheUpstream(t *testing.T) {
+	t.Parallel() // each test has its own servers
 	exe := chromium(t)
 	f := newFed(t)
 	c, _ := f.down.client(app.ClientSpec{Name: "Notes", RedirectURIs: []string{f.down.issuer + "/cb-test"}, Public: true,

@@ -138,6 +138,7 @@ func (g *github) upstream(id string) config.Upstream {
 var unlinkFormRE = regexp.MustCompile(`(?s)<form method="post" action="/account/identities/unlink">.*?name="upstream" value="([^"]+)".*?name="subject" value="([^"]+)"`)
 
 func TestOAuth2UpstreamBehavesLikeGitHub(t *testing.T) {
+	t.Parallel() // each test has its own servers
 	gh := newGitHub(t)
 	gh.add("octocat", 583231, githubEmail{"octocat@users.noreply.github.test", false, true}, githubEmail{"octocat@github.test", true, true})
 	gh.add("carol-gh", 2, githubEmail{"carol@example.com", true, true})

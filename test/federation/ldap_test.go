@@ -13,6 +13,7 @@ import (
 )
 
 func TestLDAPUpstreamIsARealOpenLDAP(t *testing.T) {
+	t.Parallel() // each test has its own servers
 	dir := startSlapd(t)
 	corp := config.Upstream{ID: "corp", Name: "Corp directory", Type: "ldap", URL: dir.url, StartTLS: true, CAFile: dir.caFile,
 		BindDN: ldapSvcDN, BindPassword: ldapSvcPW,

@@ -181,6 +181,7 @@ func (f *fed) signedIn(t *testing.T, b *browser) bool {
 }
 
 func TestOIDCUpstreamIsAnotherSesame(t *testing.T) {
+	t.Parallel() // each test has its own servers
 	f := newFed(t)
 	idpHint := url.Values{"idp_hint": {"corp"}}
 	var sub string
