@@ -282,6 +282,8 @@ type NonceStore interface {
 const (
 	NonceClientAssertion = "client_assertion"
 	NonceJWTDenylist     = "jwt_denylist"
+	// NonceWebAuthnChallenge makes each WebAuthn challenge usable once.
+	NonceWebAuthnChallenge = "webauthn_challenge"
 )
 
 // KeyState is the life cycle of a signing key.

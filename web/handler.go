@@ -142,6 +142,15 @@ func (h *Handler) Mount(r gin.IRouter) {
 		r.POST("/account/security/totp/confirm", h.protect(h.securityTOTPConfirm))
 		r.POST("/account/security/remove", h.protect(h.securityRemove))
 		r.POST("/account/security/recovery", h.protect(h.securityRecovery))
+		if h.factors.MFA().PasskeysEnabled() {
+			r.POST("/account/security/passkeys/begin", h.protect(h.passkeyRegisterBegin))
+			r.POST("/account/security/passkeys/finish", h.protect(h.passkeyRegisterFinish))
+			r.POST("/account/security/passkeys/rename", h.protect(h.passkeyRename))
+			r.POST("/login/passkey/begin", h.protect(h.passwordlessBegin))
+			r.POST("/login/passkey/finish", h.protect(h.passwordlessFinish))
+			r.POST("/login/mfa/passkey/begin", h.protect(h.secondFactorPasskeyBegin))
+			r.POST("/login/mfa/passkey/finish", h.protect(h.secondFactorPasskeyFinish))
+		}
 	}
 	r.GET("/signed-out", gin.WrapF(func(w http.ResponseWriter, _ *http.Request) { ui.SignedOut(w) }))
 	static := gin.WrapH(ui.Static())

@@ -23,7 +23,13 @@ type loginData struct {
 	// the LDAP upstream whose form this is ("" on the local form).
 	Upstreams []upstreamButton
 	Directory string
+	// Passkey is "Sign in with a passkey" (nil: passkeys off).
+	Passkey *passkeyButton
 }
+
+// passkeyButton is where a passkey button's script starts and finishes
+// its ceremony.
+type passkeyButton struct{ Begin, Finish string }
 
 type upstreamButton struct{ Name, URL string }
 
@@ -109,9 +115,13 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	for _, u := range h.upstreams {
 		buttons = append(buttons, upstreamButton{Name: u.Provider.Name(), URL: h.upstreamAction(t, u.Provider.ID())})
 	}
-	ui.Render(w, status, "login", "Sign in", loginData{
+	d := loginData{
 		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client, Upstreams: buttons,
-	})
+	}
+	if h.factors != nil && h.factors.MFA().PasskeysEnabled() {
+		d.Passkey = &passkeyButton{Begin: flowPath("/login/passkey/begin", t), Finish: flowPath("/login/passkey/finish", t)}
+	}
+	ui.Render(w, status, "login", "Sign in", d)
 }
 
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {

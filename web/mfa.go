@@ -189,7 +189,11 @@ func (h *Handler) loadSecondStep(w http.ResponseWriter, r *http.Request) (second
 
 type mfaData struct {
 	Action, CSRF, Error, ClientName string
+	Passkey                         *passkeyButton // the user has a passkey
 }
+
+// flowPath is path with the target's ?flow= (none without a flow).
+func flowPath(path string, t loginTarget) string { return secondStep{t: t}.action(path) }
 
 func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 	st, ok := h.loadSecondStep(w, r)
@@ -214,9 +218,21 @@ func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, 
 		h.serverError(w, r, err)
 		return
 	}
-	ui.Render(w, status, "mfa", "mfa.heading", mfaData{
-		Action: st.action("/login/mfa"), CSRF: csrf, Error: msg, ClientName: st.t.client,
-	})
+	d := mfaData{Action: st.action("/login/mfa"), CSRF: csrf, Error: msg, ClientName: st.t.client}
+	if h.factors.MFA().PasskeysEnabled() {
+		fs, err := h.factors.Confirmed(r.Context(), st.user.ID)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		for _, f := range fs {
+			if f.Kind == storage.FactorWebAuthn {
+				d.Passkey = &passkeyButton{Begin: st.action("/login/mfa/passkey/begin"), Finish: st.action("/login/mfa/passkey/finish")}
+				break
+			}
+		}
+	}
+	ui.Render(w, status, "mfa", "mfa.heading", d)
 }
 
 func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request) {
@@ -342,33 +358,45 @@ func (h *Handler) enrolSubmit(w http.ResponseWriter, r *http.Request) {
 // replaces the one-factor session, so nothing planted before survives)
 // and hands the flow back to the authorization endpoint.
 func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, t loginTarget, userID string, amr []string, remember bool) {
+	next, err := h.startSession(w, r, t, userID, amr, remember)
+	switch {
+	case errors.Is(err, errFlowGone):
+		flowExpired(w)
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		seeOther(w, r, next)
+	}
+}
+
+// errFlowGone: the flow was finished or replaced meanwhile.
+var errFlowGone = errors.New("web: flow already used")
+
+// startSession is completeLogin without the answer: it returns where the
+// browser goes next (the passkey endpoints answer JSON with it).
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, t loginTarget, userID string, amr []string, remember bool) (string, error) {
 	s, err := h.sessions.Login(r.Context(), w, r, userID, amr, remember)
 	if err != nil {
-		h.serverError(w, r, err)
-		return
+		return "", err
 	}
 	h.clearPending(w)
 	h.log.InfoContext(r.Context(), "web: login", "user_id", userID, "amr", amr)
 	h.audit(r.Context(), r, auditLogin, userID, t.flow.ClientID, outcomeSuccess)
 	if t.handle == "" && t.next != "" {
-		seeOther(w, r, t.next)
-		return
+		return t.next, nil
 	}
 	if t.handle == "" {
-		seeOther(w, r, "/account")
-		return
+		return "/account", nil
 	}
 	next := t.flow
 	next.UserID, next.SessionID, next.State = userID, s.ID, session.FlowAuthenticated
 	if err := h.store.UpdateFlowState(r.Context(), next, t.flow.State); err != nil {
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			flowExpired(w)
-			return
+			return "", errFlowGone
 		}
-		h.serverError(w, r, err)
-		return
+		return "", err
 	}
-	seeOther(w, r, authorizeURL(t.handle))
+	return authorizeURL(t.handle), nil
 }
 
 // client is the caller's address and user agent for the audit trail and

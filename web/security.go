@@ -21,11 +21,15 @@ type securityData struct {
 	CSRF, Notice, Error string
 	TOTP                *app.FactorView
 	RecoveryLeft        int
+	Passkeys            []app.FactorView
+	PasskeysEnabled     bool
 }
 
 var securityNotices = map[string]string{
 	"totp":    "security.done_totp",
 	"removed": "security.done_removed",
+	"passkey": "security.done_passkey",
+	"renamed": "security.done_renamed",
 }
 
 func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
@@ -47,10 +51,14 @@ func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 		h.serverError(w, r, err)
 		return
 	}
-	d := securityData{CSRF: csrf, Notice: notice, Error: msg, RecoveryLeft: left}
+	d := securityData{CSRF: csrf, Notice: notice, Error: msg, RecoveryLeft: left,
+		PasskeysEnabled: h.factors.MFA().PasskeysEnabled()}
 	for i := range views {
-		if views[i].Kind == string(storage.FactorTOTP) {
+		switch views[i].Kind {
+		case string(storage.FactorTOTP):
 			d.TOTP = &views[i]
+		case string(storage.FactorWebAuthn):
+			d.Passkeys = append(d.Passkeys, views[i])
 		}
 	}
 	ui.Render(w, status, "security", "security.heading", d)

@@ -323,3 +323,122 @@ func (f *Factors) audit(ctx context.Context, typ, userID, outcome string, c Clie
 		f.log.WarnContext(ctx, "audit", "type", typ, "err", err)
 	}
 }
+
+// ErrPasskey is a passkey response that was refused (forged, replayed,
+// unknown credential); errors.Is(err, mfa.ErrPasskey) holds too.
+var ErrPasskey = mfa.ErrPasskey
+
+// BeginPasskeyRegistration starts registering a passkey for u.
+func (f *Factors) BeginPasskeyRegistration(ctx context.Context, u storage.User) ([]byte, string, error) {
+	return f.mfa.BeginPasskeyRegistration(ctx, u.ID, u.Username)
+}
+
+// RegisterPasskey finishes a registration (audited as mfa.enrolled).
+func (f *Factors) RegisterPasskey(ctx context.Context, u storage.User, ticket string, response []byte, name string, c Client) (storage.Factor, error) {
+	fa, err := f.mfa.FinishPasskeyRegistration(ctx, u.ID, u.Username, ticket, response, name)
+	if err != nil {
+		if errors.Is(err, mfa.ErrPasskey) {
+			f.audit(ctx, AuditMFAEnrolled, u.ID, "failure", c, map[string]string{"kind": string(storage.FactorWebAuthn)})
+		}
+		return storage.Factor{}, err
+	}
+	f.audit(ctx, AuditMFAEnrolled, u.ID, "success", c, map[string]string{"kind": string(storage.FactorWebAuthn), "factor_id": fa.ID})
+	return fa, nil
+}
+
+// RenamePasskey names one of u's passkeys.
+func (f *Factors) RenamePasskey(ctx context.Context, u storage.User, factorID, name string) error {
+	return mapNotFound(f.store.RenameFactor(ctx, u.ID, factorID, mfa.PasskeyName(name)), "factor", factorID)
+}
+
+// BeginPasskeyLogin starts an assertion: of userID's passkeys (second
+// factor) or, with userID "", of any discoverable passkey.
+func (f *Factors) BeginPasskeyLogin(ctx context.Context, userID string) ([]byte, string, error) {
+	return f.mfa.BeginPasskeyLogin(ctx, userID)
+}
+
+// VerifyPasskey checks a passkey as the second factor of userID, behind
+// the guard exactly as VerifyCode: a refused assertion is a failure.
+func (f *Factors) VerifyPasskey(ctx context.Context, userID, ticket string, response []byte, c Client) (string, error) {
+	keys := []string{throttle.FactorKey(userID)}
+	if err := f.checkLock(ctx, keys, c); err != nil {
+		return "", err
+	}
+	_, err := f.mfa.FinishPasskeyLogin(ctx, userID, ticket, response)
+	if errors.Is(err, mfa.ErrPasskey) {
+		f.fail(ctx, keys, c)
+		f.audit(ctx, AuditMFAUsed, userID, "failure", c, map[string]string{"method": "passkey"})
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	f.succeed(ctx, keys)
+	f.audit(ctx, AuditMFAUsed, userID, "success", c, map[string]string{"method": "passkey"})
+	return AMRHardware, nil
+}
+
+// PasskeySignIn is passwordless sign-in: the passkey names the user. The
+// ceremony requires user verification, so the passkey alone is two
+// factors (amr hwk, mfa). Failures count for the client address (no
+// account is known).
+func (f *Factors) PasskeySignIn(ctx context.Context, ticket string, response []byte, c Client) (string, []string, error) {
+	if err := f.checkLock(ctx, nil, c); err != nil {
+		return "", nil, err
+	}
+	res, err := f.mfa.FinishPasskeyLogin(ctx, "", ticket, response)
+	if errors.Is(err, mfa.ErrPasskey) {
+		f.fail(ctx, nil, c)
+		return "", nil, err
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	amr := []string{AMRHardware}
+	if res.UserVerified {
+		amr = append(amr, AMRMFA)
+	}
+	f.audit(ctx, AuditMFAUsed, res.UserID, "success", c, map[string]string{"method": "passkey", "passwordless": "true"})
+	return res.UserID, amr, nil
+}
+
+func (f *Factors) checkLock(ctx context.Context, keys []string, c Client) error {
+	if f.guard == nil {
+		return nil
+	}
+	check := slices.Clone(keys)
+	if c.IP != "" {
+		check = append(check, throttle.IPKey(c.IP))
+	}
+	until, locked, err := f.guard.Check(ctx, check...)
+	if err != nil {
+		return fmt.Errorf("check second-factor lock: %w", err)
+	}
+	if locked {
+		key := throttle.IPKey(c.IP)
+		if len(keys) > 0 {
+			key = keys[0]
+		}
+		f.guard.Refused(ctx, key)
+		return &LockedError{Until: until}
+	}
+	return nil
+}
+
+func (f *Factors) fail(ctx context.Context, keys []string, c Client) {
+	if f.guard == nil {
+		return
+	}
+	if err := f.guard.Fail(ctx, c.IP, c.UserAgent, keys...); err != nil {
+		f.log.WarnContext(ctx, "record failed second factor", "err", err)
+	}
+}
+
+func (f *Factors) succeed(ctx context.Context, keys []string) {
+	if f.guard == nil {
+		return
+	}
+	if err := f.guard.Succeed(ctx, keys...); err != nil {
+		f.log.WarnContext(ctx, "reset failed second factors", "err", err)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/pquerna/otp/hotp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -109,17 +111,25 @@ func totpAAD(userID, factorID string) []byte {
 	return []byte("sesame/totp\x00" + userID + "\x00" + factorID)
 }
 
+// Store is what the service needs: factors, and one-time values that make
+// each WebAuthn challenge single use.
+type Store interface {
+	storage.FactorStore
+	ClaimNonce(ctx context.Context, ns, value string, exp time.Time) error
+}
+
 // Service makes, stores and checks factors.
 type Service struct {
-	store  storage.FactorStore
+	store  Store
 	ring   *secret.Keyring
 	issuer string // the name shown in authenticator apps
 	now    func() time.Time
+	wa     *webauthn.WebAuthn // nil: passkeys off (WithPasskeys)
 }
 
 // New builds the service. issuer is the label authenticator apps show
 // beside the account (the issuer's host); now may be nil (time.Now).
-func New(store storage.FactorStore, ring *secret.Keyring, issuer string, now func() time.Time) (*Service, error) {
+func New(store Store, ring *secret.Keyring, issuer string, now func() time.Time) (*Service, error) {
 	if store == nil || ring == nil {
 		return nil, errors.New("mfa: store and keyring are required")
 	}

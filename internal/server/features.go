@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/sesameauth/sesame/internal/admin"
@@ -179,6 +180,16 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if err != nil {
 		return nil, fmt.Errorf("second factors: %w", err)
 	}
+	// Passkeys are bound to the RP id (SESAME_WEBAUTHN_RP_ID, default the
+	// issuer's host) and answered only from the issuer's origin. WebAuthn
+	// has no RP id for an issuer at an IP address (http://127.0.0.1:8080):
+	// there the server runs without passkeys and says so once.
+	if err := mfaService.WithPasskeys(mfa.PasskeyConfig{
+		RPID: cfg.RPID(), RPName: "Sesame", Origins: []string{issuerOrigin(cfg.Issuer)},
+	}); err != nil {
+		s.Logger.Warn("passkeys are off: the issuer's host is not a valid WebAuthn relying-party id (use a host name, e.g. localhost)",
+			"rp_id", cfg.RPID(), "err", err)
+	}
 	factors, err := app.NewFactors(s.Store, mfaService, passwords, f.throttle, policy, s.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("second factors: %w", err)
@@ -228,4 +239,14 @@ func revocationCacheTTL(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// issuerOrigin is the scheme://host[:port] of the issuer, the only origin
+// WebAuthn responses may come from.
+func issuerOrigin(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return issuer
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,9 @@ func baseConfig(t *testing.T) config.Config {
 	return cfg
 }
 
+// issuerLocalhost as cfg.Issuer makes start use http://localhost:PORT.
+const issuerLocalhost = "http://localhost"
+
 // start boots a server with cfg (Issuer and Listen are set here) on a
 // fresh loopback listener and stops it when the test ends.
 func start(t *testing.T, cfg config.Config, opts ...server.Option) *srv {
@@ -91,6 +95,11 @@ func start(t *testing.T, cfg config.Config, opts ...server.Option) *srv {
 	}
 	if cfg.Issuer == config.Default().Issuer {
 		cfg.Issuer = scheme + "://" + ln.Addr().String()
+	}
+	if cfg.Issuer == issuerLocalhost {
+		// A host name, not an address: WebAuthn refuses IP addresses as
+		// relying-party ids (the passkey browser test).
+		cfg.Issuer = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	}
 	cfg.Listen = ln.Addr().String()
 	logs := &logBuffer{}

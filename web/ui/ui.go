@@ -20,12 +20,14 @@ var staticFS embed.FS
 // StylesheetPath is where the stylesheet is served.
 const StylesheetPath = "/static/sesame.css"
 
-// CSP is the Content-Security-Policy of every page. No script at all;
-// styles from our own origin only; images from anywhere https (client
-// logos). There is deliberately no form-action: Chrome applies it to the
+// CSP is the Content-Security-Policy of every page. Scripts only from our
+// own origin and never inline (the one script is /static/passkeys.js,
+// for WebAuthn, which needs navigator.credentials and fetch to our own
+// origin: connect-src 'self'); styles from our own origin only; images
+// from anywhere https (client logos) and data: (the TOTP QR code). There is deliberately no form-action: Chrome applies it to the
 // redirects that follow a form POST, and the consent form ends at the
 // client's redirect URI.
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'"
+const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'"
 
 // When formats a time for people wherever they are: relative ("3 hours
 // ago") with the exact time in UTC, the offset named ("2 Jan 2026 15:04
@@ -152,7 +154,20 @@ func SignedOut(w http.ResponseWriter) {
 // LogoPath is where a theme's logo is served.
 const LogoPath = "/static/logo"
 
-// Static serves the theme's stylesheet and logo under /static/.
+// PasskeyScriptPath is the one script of the pages: the WebAuthn
+// ceremonies (static, embedded, same for every theme).
+const PasskeyScriptPath = "/static/passkeys.js"
+
+var passkeyScript = func() []byte {
+	b, err := staticFS.ReadFile("static/passkeys.js")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// Static serves the theme's stylesheet and logo, and the passkey script,
+// under /static/.
 func Static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := current()
@@ -165,6 +180,9 @@ func Static() http.Handler {
 		case r.URL.Path == LogoPath && t.logo != nil:
 			w.Header().Set("Content-Type", t.logoType)
 			_, _ = w.Write(t.logo)
+		case r.URL.Path == PasskeyScriptPath:
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			_, _ = w.Write(passkeyScript)
 		default:
 			http.NotFound(w, r)
 		}

@@ -19,8 +19,10 @@ var samples = map[string]any{
 		Remember                                  bool
 		Upstreams                                 []struct{ Name, URL string }
 		Directory                                 string
+		Passkey                                   *struct{ Begin, Finish string }
 	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true,
-		[]struct{ Name, URL string }{{"Google", "/login/upstream/google?flow=x"}}, ""},
+		[]struct{ Name, URL string }{{"Google", "/login/upstream/google?flow=x"}}, "",
+		&struct{ Begin, Finish string }{"/login/passkey/begin?flow=x", "/login/passkey/finish?flow=x"}},
 	"consent":  nil, // filled in the test (needs a slice of structs)
 	"account":  nil,
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
@@ -38,7 +40,10 @@ var samples = map[string]any{
 		Subject, TokenEndpoint, IDTokenClaims, UserInfo, AccessTokenKind, Expiry string
 		HasRefresh                                                               bool
 	}{"u1", "http://x/token", "{}", "{}", "a JWT", "now", true},
-	"mfa": struct{ Action, CSRF, Error, ClientName string }{"/login/mfa?flow=x", "tok", "mfa.wrong", "App"},
+	"mfa": struct {
+		Action, CSRF, Error, ClientName string
+		Passkey                         *struct{ Begin, Finish string }
+	}{"/login/mfa?flow=x", "tok", "mfa.wrong", "App", &struct{ Begin, Finish string }{"/b", "/f"}},
 	"totp": struct {
 		Action, CSRF, Error, FactorID, Secret, URI, Cancel string
 		QR, Link                                           template.URL
@@ -57,11 +62,21 @@ var samples = map[string]any{
 			LastUsedAt *time.Time
 		}
 		RecoveryLeft int
+		Passkeys     []struct {
+			ID, Name   string
+			CreatedAt  time.Time
+			LastUsedAt *time.Time
+		}
+		PasskeysEnabled bool
 	}{"tok", "security.done_totp", "", &struct {
 		ID         string
 		CreatedAt  time.Time
 		LastUsedAt *time.Time
-	}{"f1", time.Now(), nil}, 7},
+	}{"f1", time.Now(), nil}, 7, []struct {
+		ID, Name   string
+		CreatedAt  time.Time
+		LastUsedAt *time.Time
+	}{{"f2", "YubiKey", time.Now(), nil}}, true},
 }
 
 type scope struct{ Name, Title, Description string }
@@ -100,7 +115,12 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", rec.Code, body)
 			}
-			if strings.Contains(body, "<script") || strings.Contains(body, "style=") || strings.Contains(body, "<style") || strings.Contains(body, " on") && regexp.MustCompile(` on[a-z]+=`).MatchString(body) {
+			// The only script allowed is our static file, loaded by src.
+			scripts := strings.Count(body, "<script")
+			if scripts != strings.Count(body, `<script src="/static/passkeys.js" defer></script>`) {
+				t.Error("an inline script in the page")
+			}
+			if strings.Contains(body, "style=") || strings.Contains(body, "<style") || strings.Contains(body, " on") && regexp.MustCompile(` on[a-z]+=`).MatchString(body) {
 				t.Error("inline script, style or event handler in the page")
 			}
 			if rec.Header().Get("Content-Security-Policy") != CSP || rec.Header().Get("X-Frame-Options") != "DENY" {
