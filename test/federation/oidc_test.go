@@ -18,6 +18,7 @@ import (
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
+	"github.com/sesameauth/sesame/internal/mfa"
 	"github.com/sesameauth/sesame/internal/server"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -258,6 +259,38 @@ func TestOIDCUpstreamIsAnotherSesame(t *testing.T) {
 		}
 		if u.Email != "alice.new@corp.test" || claims["email"] != "alice.new@corp.test" {
 			t.Errorf("email = %q (claim %v), want alice.new@corp.test", u.Email, claims["email"])
+		}
+	})
+
+	t.Run("an upstream user with a second factor takes the second step", func(t *testing.T) {
+		ctx := context.Background()
+		m, err := mfa.New(f.down.s.Store, f.down.s.Ring, f.down.issuer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := m.BeginTOTP(ctx, sub, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := mfa.TOTPCode(e.Secret, mfa.Step(time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ConfirmTOTP(ctx, sub, e.FactorID, code); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := f.down.s.Store.DeleteUserFactors(ctx, sub); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		b := newBrowser(t)
+		_, _, r := f.signIn(t, b, idpHint)
+		if r.status != http.StatusOK || !strings.Contains(r.url, "/login/mfa") {
+			t.Fatalf("the upstream sign-in skipped the second factor: ended at %s (%d)", r.url, r.status)
+		}
+		if f.signedIn(t, b) {
+			t.Error("signed in before the second factor")
 		}
 	})
 
