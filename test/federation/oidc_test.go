@@ -416,6 +416,56 @@ func TestOIDCUpstreamIsAnotherSesame(t *testing.T) {
 		}
 	})
 
+	t.Run("GET /admin/upstreams shows each upstream and whether it answers", func(t *testing.T) {
+		c, sec := f.down.client(app.ClientSpec{Name: "ops", GrantTypes: []string{"client_credentials"}, Scopes: []string{"sesame:admin"}})
+		req, _ := http.NewRequest(http.MethodPost, f.down.issuer+"/oauth2/token", strings.NewReader("grant_type=client_credentials&scope=sesame%3Aadmin"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(sec))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&tok)
+		res.Body.Close()
+		req, _ = http.NewRequest(http.MethodGet, f.down.issuer+"/admin/upstreams", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var got struct {
+			Items []struct {
+				ID     string `json:"id"`
+				OK     bool   `json:"ok"`
+				Probes []struct {
+					What string `json:"what"`
+					OK   bool   `json:"ok"`
+				} `json:"probes"`
+			} `json:"items"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /admin/upstreams: %d %v", res.StatusCode, err)
+		}
+		state := map[string]bool{}
+		for _, it := range got.Items {
+			state[it.ID] = it.OK
+			if it.ID == "corp" && (len(it.Probes) != 2 || it.Probes[0].What != "discovery" || it.Probes[1].What != "jwks") {
+				t.Errorf("corp probes = %+v, want discovery and jwks", it.Probes)
+			}
+		}
+		if len(got.Items) != 3 || !state["corp"] || state["dead"] {
+			t.Errorf("upstreams = %+v: want corp reachable, dead not", got.Items)
+		}
+		req, _ = http.NewRequest(http.MethodGet, f.down.issuer+"/admin/upstreams", nil)
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("without a token: %v %v, want 401", res.StatusCode, err)
+		}
+	})
+
 	t.Run("the upstream going down mid-way gives a clear page", func(t *testing.T) {
 		b := newBrowser(t)
 		start, _ := f.rp.authorizeURL(t, f.down, idpHint)
