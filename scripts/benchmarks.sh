@@ -63,8 +63,8 @@ for f in $FLOWS; do
     userinfo) args="--flow userinfo --client-id $PID --client-secret $PSEC --username bench --password 'correct horse battery staple'";;
     verify) args="--flow verify --client-id $JID --client-secret $JSEC --scope api";;
     authcode_sso) args="--flow authorization_code --client-id $WID --client-secret $WSEC --username bench --password 'correct horse battery staple' --redirect-uri http://127.0.0.1:9/cb --keep-session --warmup 3s";;
-    *) echo "unknown flow $f" >&2; exit 2;;
     password) args="--flow password --client-id $PID --client-secret $PSEC --username bench --password 'correct horse battery staple'";;
+    *) echo "unknown flow $f" >&2; exit 2;;
   esac
   if [ -n "$PPROF" ]; then
     (sleep 1; curl -s -o $OUT/$STORE-$f.pprof "http://127.0.0.1:$((PORT+1))/debug/pprof/profile?seconds=5") &

@@ -393,6 +393,18 @@ func TestStepUpAndRequiredSecondFactor(t *testing.T) {
 		a.extra.Set("acr_values", app.ACRMFA)
 		s.wantAuthentication(t, s.exchange(a, b.finishCode(a, b.get(a.path())), c.ID, sec), c.ID, sec, []string{"pwd", "otp", "mfa"}, app.ACRMFA)
 
+		// max_age=0: the whole sign-in again, the second factor included,
+		// even inside the two-factor session.
+		a = newAuthz(t, c, "openid")
+		a.extra.Set("max_age", "0")
+		clk.Advance(30 * time.Second)
+		if u := location(t, b.get(a.path())); u.Path != "/login" {
+			t.Fatalf("max_age=0 went to %s, want the password page", u)
+		}
+		action, csrf = b.secondStep(b.login(a, "bob", pw))
+		r = b.post(action, url.Values{"csrf_token": {csrf}, "code": {totpNow(t, secret, clk)}})
+		s.wantAuthentication(t, s.exchange(a, b.finishCode(a, r), c.ID, sec), c.ID, sec, []string{"pwd", "otp", "mfa"}, app.ACRMFA)
+
 		// A client that requires two factors: a user without a factor
 		// enrols at sign-in before any code is issued.
 		s.user("dave", pw)
