@@ -30,7 +30,7 @@ func newStore(t *testing.T) *Store {
 
 // wantTables are the tables the schema must create.
 var wantTables = []string{"audit_events", "auth_flows", "client_revocations", "clients", "consents", "device_grants",
-	"failure_counters", "grants", "group_members", "groups", "identities", "login_sessions", "nonces", "recovery_codes", "registration_tokens", "resources", "signing_keys", "tokens", "user_factors", "users"}
+	"failure_counters", "grants", "group_members", "groups", "identities", "link_tokens", "login_sessions", "mail_queue", "nonces", "recovery_codes", "registration_tokens", "resources", "signing_keys", "tokens", "user_factors", "users"}
 
 func tables(t *testing.T, s *Store) []string {
 	t.Helper()
