@@ -80,6 +80,17 @@ func (h *Handler) passkeyRefused(w http.ResponseWriter, r *http.Request, err err
 	}
 }
 
+// scriptCSRF checks the csrf_token the passkey script sends in the
+// X-CSRF-Token header against binding; on a mismatch it answers the
+// script's JSON refusal and returns false.
+func (h *Handler) scriptCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
+	if h.sessions.CheckCSRF(r, binding, r.Header.Get("X-CSRF-Token")) {
+		return true
+	}
+	jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	return false
+}
+
 // accountPasskeyUser is accountUser for the fetch endpoints of
 // /account/security (CSRF from the header).
 func (h *Handler) accountPasskeyUser(w http.ResponseWriter, r *http.Request) (storage.User, bool) {
@@ -87,8 +98,7 @@ func (h *Handler) accountPasskeyUser(w http.ResponseWriter, r *http.Request) (st
 	if !ok {
 		return u, false
 	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.Header.Get("X-CSRF-Token")) {
-		jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	if !h.scriptCSRF(w, r, accountBinding(s)) {
 		return u, false
 	}
 	return u, true
@@ -142,8 +152,7 @@ func (h *Handler) passwordlessBegin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.sessions.CheckCSRF(r, t.binding(), r.Header.Get("X-CSRF-Token")) {
-		jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	if !h.scriptCSRF(w, r, t.binding()) {
 		return
 	}
 	opts, ticket, err := h.factors.BeginPasskeyLogin(r.Context(), "")
@@ -159,8 +168,7 @@ func (h *Handler) passwordlessFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.sessions.CheckCSRF(r, t.binding(), r.Header.Get("X-CSRF-Token")) {
-		jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	if !h.scriptCSRF(w, r, t.binding()) {
 		return
 	}
 	f, ok := readFinish(w, r)
@@ -203,8 +211,7 @@ func (h *Handler) secondFactorPasskeyBegin(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	if !h.sessions.CheckCSRF(r, st.binding(), r.Header.Get("X-CSRF-Token")) {
-		jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	if !h.scriptCSRF(w, r, st.binding()) {
 		return
 	}
 	opts, ticket, err := h.factors.BeginPasskeyLogin(r.Context(), st.user.ID)
@@ -220,8 +227,7 @@ func (h *Handler) secondFactorPasskeyFinish(w http.ResponseWriter, r *http.Reque
 	if !ok {
 		return
 	}
-	if !h.sessions.CheckCSRF(r, st.binding(), r.Header.Get("X-CSRF-Token")) {
-		jsonError(w, http.StatusForbidden, "csrf", "Reload the page and try again.")
+	if !h.scriptCSRF(w, r, st.binding()) {
 		return
 	}
 	f, ok := readFinish(w, r)
