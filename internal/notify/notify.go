@@ -119,8 +119,10 @@ type Postgres struct {
 	// ReconnectDelay is the wait before reconnecting the listener after
 	// a lost connection (default 2s).
 	ReconnectDelay time.Duration
-	// connected is called after each successful LISTEN (tests).
-	connected func()
+	// connected is called after each successful LISTEN, with the
+	// listening connection, before the subscribers are told to reload
+	// (tests).
+	connected func(*pgx.Conn)
 }
 
 // NewPostgres returns a bus publishing through pool. Run opens its own
@@ -162,7 +164,23 @@ func (p *Postgres) Run(ctx context.Context) error {
 				cc.RuntimeParams = map[string]string{}
 			}
 			cc.RuntimeParams["application_name"] = cc.RuntimeParams["application_name"] + " listener"
-			return pgx.ConnectConfig(ctx, cc)
+			conn, err := pgx.ConnectConfig(ctx, cc)
+			if err != nil {
+				return nil, err
+			}
+			// LISTEN on every channel before any backlog handler runs:
+			// pgxlisten LISTENs channel by channel in map order and runs
+			// a channel's backlog handler right after its own LISTEN, so
+			// the "reload everything" below could otherwise run before
+			// sesame_revocations is listened to, and a revocation
+			// committed in between would be lost after the flush.
+			for _, ch := range []string{Channel, storage.RevocationChannel} {
+				if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+					_ = conn.Close(ctx)
+					return nil, fmt.Errorf("listen %s: %w", ch, err)
+				}
+			}
+			return conn, nil
 		},
 		LogError: func(ctx context.Context, err error) {
 			if ctx.Err() == nil {
@@ -202,12 +220,14 @@ func (h revocationHandler) HandleNotification(context.Context, *pgconn.Notificat
 	return nil
 }
 
-// HandleBacklog runs right after LISTEN on every (re)connection: whatever
-// was published while this instance was not listening is lost, so every
-// subscriber reloads.
-func (h handler) HandleBacklog(context.Context, string, *pgx.Conn) error {
+// HandleBacklog runs after LISTEN on every (re)connection (Connect has
+// listened on every channel by then): whatever was published while this
+// instance was not listening is lost, so every subscriber reloads. A
+// notification of something committed after this point reaches the
+// subscribers on its own.
+func (h handler) HandleBacklog(_ context.Context, _ string, conn *pgx.Conn) error {
 	if h.p.connected != nil {
-		h.p.connected()
+		h.p.connected(conn)
 	}
 	h.p.subs.deliverAll()
 	return nil

@@ -2,13 +2,16 @@ package notify
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/postgres/pgtest"
 )
 
@@ -70,14 +73,26 @@ func newPool(t *testing.T, url string) *pgxpool.Pool {
 	return p
 }
 
-// startBus runs a Postgres bus until the test ends and waits until it is
-// listening.
-func startBus(t *testing.T, pool *pgxpool.Pool) (*Postgres, chan struct{}) {
+// startBus runs a Postgres bus until the test ends. connected receives,
+// on each (re)connection, the channels the connection listened on when the
+// subscribers were told to reload.
+func startBus(t *testing.T, pool *pgxpool.Pool) (*Postgres, chan []string) {
 	t.Helper()
 	b := NewPostgres(pool, nil)
 	b.ReconnectDelay = 100 * time.Millisecond
-	connected := make(chan struct{}, 10)
-	b.connected = func() { connected <- struct{}{} }
+	connected := make(chan []string, 10)
+	b.connected = func(conn *pgx.Conn) {
+		rows, err := conn.Query(context.Background(), "SELECT pg_listening_channels()")
+		if err != nil {
+			t.Errorf("pg_listening_channels: %v", err)
+		}
+		chans, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Errorf("pg_listening_channels: %v", err)
+		}
+		slices.Sort(chans)
+		connected <- chans
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
@@ -125,11 +140,7 @@ func TestPostgresBusReconnectsAndSignalsResync(t *testing.T) {
 	b.Subscribe("keys", r.fn)
 	<-connected
 	r.wait(t, "") // first connection: reload signal
-	// Kill the listening session (a failover or a restarted database).
-	if _, err := pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'listen%'`); err != nil {
-		t.Fatal(err)
-	}
+	killListener(t, pool)
 	select {
 	case <-connected:
 	case <-time.After(10 * time.Second):
@@ -140,6 +151,63 @@ func TestPostgresBusReconnectsAndSignalsResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.wait(t, "after")
+}
+
+// killListener terminates the listening session (a failover or a
+// restarted database).
+func killListener(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE '%listener'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("terminated %d listener sessions, want 1", n)
+	}
+}
+
+// TestPostgresBusReloadsOnlyOnceListeningOnEveryChannel reconnects the
+// listener several times: each time the subscribers are told to reload
+// only after the connection listens on both channels, so that nothing
+// committed after the reload can go unheard (a revocation notified on
+// sesame_revocations in between would otherwise leave a flushed cache
+// stale until its TTL). It also checks that a revocation notice after a
+// reconnection reaches the revocation subscribers.
+func TestPostgresBusReloadsOnlyOnceListeningOnEveryChannel(t *testing.T) {
+	pool := newPool(t, pgtest.URL(t))
+	b, connected := startBus(t, pool)
+	revs := newRecorder()
+	b.Subscribe(TopicRevocations, revs.fn)
+	want := []string{Channel, storage.RevocationChannel}
+	slices.Sort(want)
+	// pgxlisten walks its handlers in map order: several reconnections
+	// cover both orders.
+	for i := range 8 {
+		select {
+		case got := <-connected:
+			if !slices.Equal(got, want) {
+				t.Fatalf("connection %d: reload signalled while listening on %q, want %q", i, got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d: listener did not (re)connect", i)
+		}
+		revs.wait(t, "")
+		if i < 7 {
+			killListener(t, pool)
+		}
+	}
+	if _, err := pool.Exec(context.Background(), "SELECT pg_notify($1, '')", storage.RevocationChannel); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-revs.ch:
+		if p != "" {
+			t.Fatalf("revocation subscriber got %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("revocation notice after reconnection not delivered")
+	}
 }
 
 func TestPublishRefusesOversizePayload(t *testing.T) {
