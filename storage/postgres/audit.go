@@ -16,12 +16,16 @@ const auditCols = `id, at, type, actor, client_id, user_id, ip, user_agent, outc
 // AppendAudit appends e; its ID is assigned by the database (e.ID is
 // ignored).
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
-	var details []byte // NULL when there are none
+	// NULL when there are none. Sent as text, not []byte: in the
+	// exec query mode used behind PgBouncer pgx encodes a []byte as bytea
+	// ("\x7b…"), which is not JSON.
+	var details any
 	if len(e.Details) > 0 {
-		var err error
-		if details, err = json.Marshal(e.Details); err != nil {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
 			return fmt.Errorf("postgres: append audit: encode details: %w", err)
 		}
+		details = string(b)
 	}
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO audit_events
 		(at, type, actor, client_id, user_id, ip, user_agent, outcome, details)

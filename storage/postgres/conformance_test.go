@@ -18,9 +18,18 @@ import (
 // TestConformance runs the storage conformance suite; every subtest gets an
 // empty, migrated database (see pgtest for the SESAME_TEST_DATABASE_URL
 // rules).
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, "") }
+
+// TestConformanceExecMode runs the suite in the query mode the store uses
+// behind PgBouncer in transaction pooling mode (no prepared statements:
+// every argument is encoded from its Go type alone, without the server's
+// parameter types). A []byte sent to a json column, for one, is then
+// bytea text and the insert fails.
+func TestConformanceExecMode(t *testing.T) { conformance(t, "default_query_exec_mode=exec") }
+
+func conformance(t *testing.T, params string) {
 	pgtest.ServerURL(t) // skip or fail once here rather than in every subtest
-	dbs := &databases{parent: t, broken: map[storage.Store]bool{}}
+	dbs := &databases{parent: t, params: params, broken: map[storage.Store]bool{}}
 	storagetest.Run(t, storagetest.Harness{
 		New: dbs.new,
 		// Forbids new connections to the database and terminates the open
@@ -43,6 +52,7 @@ func TestConformance(t *testing.T) {
 // test ends; one that was broken is never reused.
 type databases struct {
 	parent *testing.T
+	params string // added to each database's URL query when opening it
 	mu     sync.Mutex
 	free   []string
 	broken map[storage.Store]bool
@@ -61,7 +71,15 @@ func (d *databases) new(t *testing.T) storage.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := postgres.Open(ctx, url)
+	open := url
+	if d.params != "" {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		open += sep + d.params
+	}
+	s, err := postgres.Open(ctx, open)
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)
 	}

@@ -30,16 +30,18 @@ func scanResource(row pgx.CollectableRow) (storage.Resource, error) {
 	return r, nil
 }
 
-// resourceScopes encodes the scopes column; nil is stored as [].
-func resourceScopes(s []storage.ResourceScope) ([]byte, error) {
+// resourceScopes encodes the scopes column; nil is stored as []. Text,
+// not []byte: in the exec query mode used behind PgBouncer pgx encodes a
+// []byte as bytea ("\x5b…"), which is not JSON.
+func resourceScopes(s []storage.ResourceScope) (string, error) {
 	if s == nil {
 		s = []storage.ResourceScope{}
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
-		return nil, fmt.Errorf("encode resource scopes: %w", err)
+		return "", fmt.Errorf("encode resource scopes: %w", err)
 	}
-	return b, nil
+	return string(b), nil
 }
 
 // CreateResource inserts; ErrConflict if the id or the URI exists.
