@@ -173,6 +173,20 @@ func getStatus(u string) int {
 	return resp.StatusCode
 }
 
+// binDir holds the sesame binary the tests build; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "sesame-ha-bin-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
 // buildSesame builds cmd/sesame once per test binary run.
 var (
 	buildOnce sync.Once
@@ -183,12 +197,7 @@ var (
 func buildSesame(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sesame-ha-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildBin = filepath.Join(dir, "sesame")
+		buildBin = filepath.Join(binDir, "sesame")
 		out, err := exec.Command("go", "build", "-o", buildBin, "github.com/sesameauth/sesame/cmd/sesame").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
