@@ -43,6 +43,7 @@ SESAME_DATABASE_URL directly.`,
 		newImportCmd(e),
 		newKeysCmd(e),
 		newUpstreamsCmd(e),
+		newMailCmd(e),
 		newVersionCmd(e),
 	)
 	rejectUnknownSubcommands(root)

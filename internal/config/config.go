@@ -63,6 +63,18 @@ type Config struct {
 	// WebAuthnRPID is the passkeys' relying-party id ("" = issuer host).
 	WebAuthnRPID string
 
+	// Accounts (SPEC part two): Signup is off | open | invite. With no
+	// SMTPURL mail stays in the store (MailDelivery).
+	Signup               string
+	SMTPURL              string
+	SMTPPasswordFile     string
+	MailFrom             string
+	RequireVerifiedEmail bool
+	// Link lifetimes from SESAME_EMAIL_LINK_LIFETIME.
+	ResetLinkLifetime  time.Duration
+	VerifyLinkLifetime time.Duration
+	InviteLinkLifetime time.Duration
+
 	AutoMigrate      bool
 	OpenRegistration bool
 	// RequirePushedAuthorizationRequests: every authorization request
@@ -367,6 +379,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid SESAME_MFA %q: must be optional or required", c.MFA)
 	}
 	if err := c.checkRPID(); err != nil {
+		return err
+	}
+	if err := c.validateMail(); err != nil {
 		return err
 	}
 	if c.AccessTokenFormat != "jwt" && c.AccessTokenFormat != "opaque" {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
+	"github.com/sesameauth/sesame/internal/mail"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -42,6 +43,9 @@ type Server struct {
 	now          func() time.Time
 	tls          *tls.Config
 	features     *features
+	mailWorker   *mail.Worker // nil without SESAME_SMTP_URL (mail.go)
+	smtpTLS      *tls.Config
+	mailInterval time.Duration // mail worker poll interval (0: its default)
 	ops          *ops         // metrics, event bus, janitor (ops.go)
 	metricsLn    net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
 	closeOnce    sync.Once
@@ -61,6 +65,9 @@ func WithOutput(w io.Writer) Option { return func(s *Server) { s.out = w } }
 // WithUpstreamHTTPClient sets the client that reaches upstream providers
 // (tests that stop an upstream mid-way).
 func WithUpstreamHTTPClient(c *http.Client) Option { return func(s *Server) { s.upstreamHTTP = c } }
+
+// WithMailInterval sets how often the mail worker polls the queue (tests).
+func WithMailInterval(d time.Duration) Option { return func(s *Server) { s.mailInterval = d } }
 
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
@@ -128,6 +135,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// 5. Metrics, the cross-instance event bus and the janitor (ops.go),
 	//    then signing keys, protocol handlers and the web UI.
 	if s.ops, err = s.buildOps(); err != nil {
+		return nil, err
+	}
+	if s.mailWorker, err = s.buildMail(); err != nil {
 		return nil, err
 	}
 	if s.features, err = s.buildFeatures(ctx); err != nil {
@@ -221,6 +231,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var bgDone sync.WaitGroup
 	bgDone.Go(func() { s.features.keys.Run(bg) })
 	s.runOps(bg, &bgDone)
+	s.runMail(bg, &bgDone)
 	s.startPprof(bg, &bgDone)
 	s.serveMetrics(bg, &bgDone)
 	defer func() { stopBG(); bgDone.Wait() }()

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -40,8 +41,9 @@ type Server struct {
 	mu   sync.Mutex
 	srv  *smtp.Server
 	ln   net.Listener
-	msgs []Received
-	got  chan struct{}
+	msgs  []Received
+	auths []string
+	got   chan struct{}
 }
 
 // Start starts a server with STARTTLS (implicitTLS false) or implicit TLS;
@@ -123,6 +125,13 @@ func (s *Server) Messages() []Received {
 	return append([]Received(nil), s.msgs...)
 }
 
+// Auths returns the user:password pairs clients authenticated with.
+func (s *Server) Auths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auths...)
+}
+
 // Wait waits until at least n messages arrived and returns them; it fails
 // the test after timeout.
 func (s *Server) Wait(n int, timeout time.Duration) []Received {
@@ -144,6 +153,18 @@ type session struct {
 	s    *Server
 	from string
 	to   []string
+}
+
+// AuthMechanisms and Auth accept AUTH PLAIN with any credentials (after
+// TLS) and record them for Auths.
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		x.s.mu.Lock()
+		x.s.auths = append(x.s.auths, user+":"+pass)
+		x.s.mu.Unlock()
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
