@@ -46,8 +46,8 @@ type Server struct {
 	mailWorker   *mail.Worker // nil without SESAME_SMTP_URL (mail.go)
 	smtpTLS      *tls.Config
 	mailInterval time.Duration // mail worker poll interval (0: its default)
-	ops          *ops         // metrics, event bus, janitor (ops.go)
-	metricsLn    net.Listener // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
+	ops          *ops          // metrics, event bus, janitor (ops.go)
+	metricsLn    net.Listener  // SESAME_METRICS_LISTEN; nil = /metrics on the main listener
 	closeOnce    sync.Once
 	// draining is set when shutdown begins: /readyz answers 503 and every
 	// response closes its connection (http.go), while the server still

@@ -38,9 +38,9 @@ type Server struct {
 	cert     tls.Certificate
 	pool     *x509.CertPool
 
-	mu   sync.Mutex
-	srv  *smtp.Server
-	ln   net.Listener
+	mu    sync.Mutex
+	srv   *smtp.Server
+	ln    net.Listener
 	msgs  []Received
 	auths []string
 	got   chan struct{}
