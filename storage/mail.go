@@ -64,6 +64,9 @@ const (
 	LinkVerifyEmail   = "verify_email"
 	LinkPasswordReset = "password_reset"
 	LinkInvitation    = "invitation"
+	// LinkChangeEmail confirms a new address for an existing user; the
+	// token's Email is the new address, pending until the link is used.
+	LinkChangeEmail = "change_email"
 )
 
 // LinkToken is a single-use token sent by mail. Only Hash (SHA-256 of the
@@ -90,6 +93,10 @@ type LinkTokenStore interface {
 	// UseLinkToken marks that token used and returns it; ErrNotFound as
 	// for GetLinkToken. Exactly one of several concurrent uses wins.
 	UseLinkToken(ctx context.Context, hash, purpose string, now time.Time) (LinkToken, error)
+	// DeleteUserLinkTokens deletes every unused token of userID with
+	// purpose (a newer email change supersedes older links) and returns how
+	// many.
+	DeleteUserLinkTokens(ctx context.Context, userID, purpose string) (int, error)
 	// DeleteStaleLinkTokens deletes up to limit tokens that expired before
 	// `before` and returns how many.
 	DeleteStaleLinkTokens(ctx context.Context, before time.Time, limit int) (int, error)

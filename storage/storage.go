@@ -338,6 +338,9 @@ type LoginSession struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt *time.Time
+	// UserAgent is the browser's User-Agent at login (truncated), shown in
+	// the user's list of sessions on /account.
+	UserAgent string
 }
 
 // SessionStore keeps login sessions.
@@ -351,6 +354,9 @@ type SessionStore interface {
 	ExtendSession(ctx context.Context, id string, expiresAt time.Time) error
 	// RevokeUserSessions revokes every unrevoked session of a user; returns the count.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error)
+	// ListUserSessions lists the user's sessions that are unrevoked and
+	// unexpired at now, newest first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]LoginSession, error)
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int, error)
 }
 

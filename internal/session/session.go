@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -148,6 +149,7 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		AMR:       amr,
 		CreatedAt: now,
 		ExpiresAt: now.Add(m.lifetime),
+		UserAgent: userAgent(r),
 	}
 	if m.idle > 0 {
 		s.ExpiresAt = now.Add(m.idle)
@@ -209,4 +211,23 @@ func (m *Manager) clear(w http.ResponseWriter, name string) {
 		Name: name, Value: "", Path: "/", MaxAge: -1,
 		Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// maxUserAgent bounds the User-Agent kept with a session (a stranger sends it).
+const maxUserAgent = 200
+
+// userAgent is the request's User-Agent, truncated to valid UTF-8 of at
+// most maxUserAgent bytes, with control characters dropped.
+func userAgent(r *http.Request) string {
+	ua := strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return -1
+		}
+		return c
+	}, strings.ToValidUTF8(r.UserAgent(), ""))
+	for len(ua) > maxUserAgent {
+		_, n := utf8.DecodeLastRuneInString(ua)
+		ua = ua[:len(ua)-n]
+	}
+	return ua
 }

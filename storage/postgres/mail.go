@@ -155,6 +155,15 @@ func (s *Store) DeleteStaleLinkTokens(ctx context.Context, before time.Time, lim
 	return s.deleteBatch(ctx, "delete stale link tokens", "link_tokens", "expires_at < $1", limit, ts(before))
 }
 
+// DeleteUserLinkTokens deletes a user's unused tokens of one purpose.
+func (s *Store) DeleteUserLinkTokens(ctx context.Context, userID, purpose string) (int, error) {
+	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM link_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL`, userID, purpose)
+	if err != nil {
+		return 0, mapErr("delete user link tokens", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // sortMail orders claimed messages oldest due first (RETURNING has no
 // order of its own).
 func sortMail(ms []storage.Mail) {

@@ -9,11 +9,11 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
-const sessionCols = `id, user_id, auth_time, amr, created_at, expires_at, revoked_at`
+const sessionCols = `id, user_id, auth_time, amr, created_at, expires_at, revoked_at, user_agent`
 
 func scanSession(row pgx.CollectableRow) (storage.LoginSession, error) {
 	var ls storage.LoginSession
-	err := row.Scan(&ls.ID, &ls.UserID, &ls.AuthTime, &ls.AMR, &ls.CreatedAt, &ls.ExpiresAt, &ls.RevokedAt)
+	err := row.Scan(&ls.ID, &ls.UserID, &ls.AuthTime, &ls.AMR, &ls.CreatedAt, &ls.ExpiresAt, &ls.RevokedAt, &ls.UserAgent)
 	if err != nil {
 		return storage.LoginSession{}, err
 	}
@@ -26,8 +26,8 @@ func scanSession(row pgx.CollectableRow) (storage.LoginSession, error) {
 // CreateSession inserts a login session; ErrConflict if the id exists.
 func (s *Store) CreateSession(ctx context.Context, ls storage.LoginSession) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO login_sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ls.ID, ls.UserID, ts(ls.AuthTime), arr(ls.AMR), ts(ls.CreatedAt), ts(ls.ExpiresAt), tsPtr(ls.RevokedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		ls.ID, ls.UserID, ts(ls.AuthTime), arr(ls.AMR), ts(ls.CreatedAt), ts(ls.ExpiresAt), tsPtr(ls.RevokedAt), ls.UserAgent)
 	return mapErr("create session", err)
 }
 
@@ -76,6 +76,18 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.T
 		return 0, mapErr("revoke user sessions", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// ListUserSessions lists the user's live sessions, newest first.
+func (s *Store) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]storage.LoginSession, error) {
+	rows, _ := s.q(ctx).Query(ctx, `SELECT `+sessionCols+` FROM login_sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY created_at DESC, id LIMIT 1000`, userID, ts(now))
+	ls, err := pgx.CollectRows(rows, scanSession)
+	if err != nil {
+		return nil, mapErr("list user sessions", err)
+	}
+	return ls, nil
 }
 
 // DeleteExpiredSessions deletes up to limit sessions that expired before

@@ -163,3 +163,9 @@ func (s *Store) DeleteStaleLinkTokens(ctx context.Context, before time.Time, lim
 	return s.execCount(ctx, "delete stale link tokens", `DELETE FROM link_tokens WHERE rowid IN
 		(SELECT rowid FROM link_tokens WHERE expires_at < ? LIMIT ?)`, ts(before), batchLimit(limit))
 }
+
+// DeleteUserLinkTokens deletes a user's unused tokens of one purpose.
+func (s *Store) DeleteUserLinkTokens(ctx context.Context, userID, purpose string) (int, error) {
+	return s.execCount(ctx, "delete user link tokens", `DELETE FROM link_tokens
+		WHERE user_id = ? AND purpose = ? AND used_at IS NULL`, userID, purpose)
+}

@@ -161,6 +161,11 @@ func brokenCalls(s storage.Store) []struct {
 		{"RevokeSession", func(ctx context.Context) error { return s.RevokeSession(ctx, "s-1", base) }},
 		{"ExtendSession", func(ctx context.Context) error { return s.ExtendSession(ctx, "s-1", base) }},
 		{"RevokeUserSessions", func(ctx context.Context) error { _, err := s.RevokeUserSessions(ctx, "u1", base); return err }},
+		{"ListUserSessions", func(ctx context.Context) error { _, err := s.ListUserSessions(ctx, "u1", base); return err }},
+		{"DeleteUserLinkTokens", func(ctx context.Context) error {
+			_, err := s.DeleteUserLinkTokens(ctx, "u1", storage.LinkChangeEmail)
+			return err
+		}},
 		{"DeleteExpiredSessions", func(ctx context.Context) error { _, err := s.DeleteExpiredSessions(ctx, base, 10); return err }},
 		{"UpsertConsent", func(ctx context.Context) error { return s.UpsertConsent(ctx, consent("u1", "c1")) }},
 		{"GetConsent", func(ctx context.Context) error { _, err := s.GetConsent(ctx, "u1", "c1"); return err }},

@@ -207,6 +207,38 @@ func testLinkTokens(t *testing.T, h Harness) {
 		ok(t, err, "UseLinkToken of the kept token")
 	})
 
+	t.Run("delete a user's unused tokens of one purpose", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		mk := func(hash, user, purpose string) storage.LinkToken {
+			l := link(hash, purpose, at(time.Hour))
+			l.UserID = user
+			return l
+		}
+		for _, l := range []storage.LinkToken{
+			mk("c1", "alice", storage.LinkChangeEmail), mk("c2", "alice", storage.LinkChangeEmail),
+			mk("r1", "alice", storage.LinkPasswordReset), mk("c3", "bob", storage.LinkChangeEmail),
+			mk("used", "alice", storage.LinkChangeEmail),
+		} {
+			ok(t, s.CreateLinkToken(ctx, l), "CreateLinkToken "+l.Hash)
+		}
+		_, err := s.UseLinkToken(ctx, "used", storage.LinkChangeEmail, base)
+		ok(t, err, "UseLinkToken")
+		n, err := s.DeleteUserLinkTokens(ctx, "alice", storage.LinkChangeEmail)
+		wantCount(t, n, err, 2, "DeleteUserLinkTokens alice change_email")
+		for _, c := range []struct {
+			hash, purpose string
+			gone          bool
+		}{{"c1", storage.LinkChangeEmail, true}, {"c2", storage.LinkChangeEmail, true},
+			{"r1", storage.LinkPasswordReset, false}, {"c3", storage.LinkChangeEmail, false}} {
+			_, err := s.GetLinkToken(ctx, c.hash, c.purpose, base)
+			if c.gone {
+				wantErr(t, err, storage.ErrNotFound, "GetLinkToken of deleted "+c.hash)
+			} else {
+				ok(t, err, "GetLinkToken of kept "+c.hash)
+			}
+		}
+	})
+
 	t.Run("concurrent uses: exactly one of 8 wins", func(t *testing.T) {
 		s, ctx := h.New(t), t.Context()
 		ok(t, s.CreateLinkToken(ctx, link("race", storage.LinkInvitation, at(time.Hour))), "CreateLinkToken")

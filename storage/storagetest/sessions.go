@@ -45,6 +45,36 @@ func testSessions(t *testing.T, h Harness) {
 		checkRecord(t, "the other session", noAMR, got)
 	})
 
+	t.Run("list a user's live sessions, newest first, with the user agent", func(t *testing.T) {
+		s, ctx := h.New(t), t.Context()
+		mk := func(id, user string, created time.Duration) storage.LoginSession {
+			l := loginSession(id, user)
+			l.CreatedAt = at(created)
+			l.UserAgent = "Agent " + id
+			return l
+		}
+		expired := mk("l-exp", "alice", 0)
+		expired.ExpiresAt = at(time.Minute)
+		for _, l := range []storage.LoginSession{
+			mk("l-old", "alice", time.Minute), mk("l-new", "alice", 2*time.Minute), mk("l-rev", "alice", 3*time.Minute),
+			expired, mk("l-bob", "bob", time.Minute),
+		} {
+			ok(t, s.CreateSession(ctx, l), "CreateSession "+l.ID)
+		}
+		ok(t, s.RevokeSession(ctx, "l-rev", at(5*time.Minute)), "RevokeSession")
+		got, err := s.ListUserSessions(ctx, "alice", at(10*time.Minute))
+		ok(t, err, "ListUserSessions")
+		if len(got) != 2 || got[0].ID != "l-new" || got[1].ID != "l-old" {
+			t.Fatalf("ListUserSessions = %+v, want l-new then l-old", got)
+		}
+		checkRecord(t, "listed session", mk("l-new", "alice", 2*time.Minute), got[0])
+		none, err := s.ListUserSessions(ctx, "carol", base)
+		ok(t, err, "ListUserSessions of a user without sessions")
+		if len(none) != 0 {
+			t.Errorf("ListUserSessions(carol) = %v, want none", none)
+		}
+	})
+
 	t.Run("extend moves the expiry of an unrevoked session only", func(t *testing.T) {
 		s, ctx := h.New(t), t.Context()
 		want := loginSession("e1", "user-1")
