@@ -35,6 +35,8 @@ type accountData struct {
 	// upstreams the user may link (upstream.go).
 	Identities []identityInfo
 	Linkable   []upstreamButton
+	// Sessions are the user's live login sessions, this one marked.
+	Sessions []sessionInfo
 }
 
 // notices are the fixed messages a redirect back to /account may show;
@@ -44,6 +46,11 @@ var notices = map[string]string{
 	"password": "Password changed. Other devices have been signed out.",
 	"linked":   "Sign-in provider linked.",
 	"unlinked": "Sign-in provider removed.",
+	"profile":  "Profile saved.",
+	// The new address is pending until its link is opened.
+	"email_pending": "Check the inbox of the new address: the change takes effect when you open the link sent there.",
+	"email_changed": "Email address changed and confirmed.",
+	"session":       "That session has been signed out.",
 }
 
 // accountUser returns the signed-in user, or redirects to /login.
@@ -96,9 +103,14 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	sessions, _, err := h.userSessions(r.Context(), u.ID, s.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	ui.Render(w, status, "account", "Your account", accountData{
 		Username: u.Username, Name: u.Name, Email: u.Email, Apps: apps, CSRF: csrf, Notice: notice, Error: msg,
-		Identities: ids, Linkable: linkable,
+		Identities: ids, Linkable: linkable, Sessions: sessions,
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 type confirmData struct {
 	Name     string // the app, for "revoke"
 	ClientID string // for "revoke"; empty for "logout-all"
+	Session  string // handle, for "session"
 	Action   string // POST target
 	CSRF     string
 	title    string
@@ -50,6 +51,26 @@ func (h *Handler) accountConfirm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.Name, d.ClientID, d.Action, d.title = name, id, "/account/revoke", "Remove access"
+	case "session":
+		list, _, err := h.userSessions(r.Context(), u.ID, s.ID)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		handle := r.URL.Query().Get("session")
+		for _, si := range list {
+			if si.Handle == handle {
+				d.Session, d.Name = handle, si.UserAgent
+				if d.Name == "" {
+					d.Name = "account.session_unknown"
+				}
+			}
+		}
+		if d.Session == "" {
+			seeOther(w, r, "/account")
+			return
+		}
+		d.Action, d.title = "/account/sessions/revoke", "Sign out this session"
 	case "logout-all":
 		d.Action, d.title = "/account/logout-all", "Sign out everywhere"
 	default:

@@ -52,6 +52,9 @@ type Deps struct {
 	// second factors — the sign-in is the password alone and
 	// /account/security is not served.
 	Factors *app.Factors
+	// EmailLinkLifetime is how long an email-change link works
+	// (SESAME_EMAIL_LINK_LIFETIME verify=; zero → 24h).
+	EmailLinkLifetime time.Duration
 }
 
 // Handler serves the web UI.
@@ -68,6 +71,8 @@ type Handler struct {
 	devices   *app.Devices
 	upstreams []Upstream
 	factors   *app.Factors
+
+	emailLinkLifetime time.Duration
 }
 
 // New checks the dependencies and builds the handler.
@@ -101,6 +106,7 @@ func New(d Deps) (*Handler, error) {
 		scopes:   scopeText(d.ScopeDescriptions),
 	}
 	h.app = d.App
+	h.emailLinkLifetime = d.EmailLinkLifetime
 	h.devices = d.Devices
 	for _, u := range d.Upstreams {
 		if u.Provider == nil {
@@ -128,6 +134,9 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/logout", h.protect(h.accountLogout))
 	r.POST("/account/logout-all", h.protect(h.accountLogoutAll))
 	r.GET("/account/confirm", gin.WrapF(h.accountConfirm))
+	r.POST("/account/profile", h.protect(h.accountProfile))
+	r.POST("/account/sessions/revoke", h.protect(h.accountRevokeSession))
+	r.GET(PathConfirmEmail, gin.WrapF(h.confirmEmail))
 	if h.devices != nil {
 		r.GET(pathDevice, gin.WrapF(h.devicePage))
 		r.POST(pathDevice, h.protect(h.deviceSubmit))

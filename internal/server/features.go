@@ -201,6 +201,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		// RFC 8628 verification page; wrong user codes count in the guard.
 		Devices:   app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
 		Passwords: passwords, Factors: factors,
+		EmailLinkLifetime: cfg.VerifyLinkLifetime,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

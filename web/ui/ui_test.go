@@ -28,8 +28,8 @@ var samples = map[string]any{
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
 	"notfound": nil,
 	"confirm": struct {
-		Name, ClientID, Action, CSRF string
-	}{"App", "c", "/account/revoke", "tok"},
+		Name, ClientID, Session, Action, CSRF string
+	}{"App", "c", "", "/account/revoke", "tok"},
 	"signedout": nil,
 	"logout": struct {
 		ClientName, CSRF string
@@ -103,8 +103,16 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 		CSRF, Notice, Error   string
 		Identities            []identity
 		Linkable              []struct{ Name, URL string }
+		Sessions              []struct {
+			Handle, UserAgent, CreatedAt string
+			Current                      bool
+		}
 	}{"alice", "Alice", "a@example.com", []app{{ClientID: "c", Name: "App", Scopes: []string{"a"}, GrantedAt: time.Now()}}, "tok", "Done.", "",
-		[]identity{{"google", "s-1", "Google", "alice@gmail.test"}}, []struct{ Name, URL string }{{"GitHub", "/login/upstream/github?link=1"}}}
+		[]identity{{"google", "s-1", "Google", "alice@gmail.test"}}, []struct{ Name, URL string }{{"GitHub", "/login/upstream/github?link=1"}},
+		[]struct {
+			Handle, UserAgent, CreatedAt string
+			Current                      bool
+		}{{"h1", "Firefox", "2026-01-01 10:00 UTC", true}}}
 	labelFor := regexp.MustCompile(`<label for="([^"]+)"`)
 	inputID := regexp.MustCompile(`<input id="([^"]+)"[^>]*type="(?:text|password|checkbox)"`)
 	for name := range current().pages[DefaultLanguage] {
