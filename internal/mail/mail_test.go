@@ -246,6 +246,22 @@ func TestOutageThenRecovery(t *testing.T) {
 		if err != nil || n != 0 {
 			t.Errorf("CountUnsentMail = %d, %v", n, err)
 		}
+		// Each outcome is audited (recipient and attempt, never the body).
+		ev, _, err := st.ListAudit(t.Context(), storage.AuditFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var trail []string
+		for i := len(ev) - 1; i >= 0; i-- {
+			e := ev[i]
+			if e.Details["mail_id"] != m.ID || e.Details["recipient"] != "bob@example.test" {
+				t.Errorf("audit %s details %v", e.Type, e.Details)
+			}
+			trail = append(trail, e.Type+"/"+e.Outcome+"/"+e.Details["attempt"])
+		}
+		if fmt.Sprint(trail) != "[mail.failed/failure/1 mail.failed/failure/2 mail.sent/success/3]" {
+			t.Errorf("audit trail %v", trail)
+		}
 	})
 }
 

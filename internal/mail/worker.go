@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/sesameauth/sesame/storage"
@@ -133,6 +134,7 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, failed int, err error) {
 			}
 			sent++
 			w.report(true)
+			w.audit(ctx, "mail.sent", "success", m, at, "")
 			w.log.Info("mail sent", "id", m.ID, "attempt", m.Attempts+1)
 			continue
 		}
@@ -146,9 +148,33 @@ func (w *Worker) RunOnce(ctx context.Context) (sent, failed int, err error) {
 		}
 		failed++
 		w.report(false)
+		w.audit(ctx, "mail.failed", "failure", m, at, msg)
 		w.log.Warn("mail delivery failed, will retry", "id", m.ID, "attempt", m.Attempts+1, "next", next, "err", sendErr)
 	}
 	return sent, failed, nil
+}
+
+// auditor is the audit trail of a store that has one (storage.Store).
+type auditor interface {
+	AppendAudit(ctx context.Context, e storage.AuditEvent) error
+}
+
+// audit records a delivery outcome when the store keeps an audit trail.
+// The message is already sent or rescheduled, so a failure to record is
+// logged, not returned. Bodies (which carry link tokens) are never logged.
+func (w *Worker) audit(ctx context.Context, typ, outcome string, m storage.Mail, at time.Time, lastErr string) {
+	a, ok := w.store.(auditor)
+	if !ok {
+		return
+	}
+	d := map[string]string{"mail_id": m.ID, "recipient": m.Recipient, "attempt": strconv.Itoa(m.Attempts + 1)}
+	if lastErr != "" {
+		d["error"] = lastErr
+	}
+	if err := a.AppendAudit(ctx, storage.AuditEvent{At: at.UTC().Truncate(time.Microsecond), Type: typ, Actor: "system:mail",
+		Outcome: outcome, Details: d}); err != nil {
+		w.log.Warn("mail: audit", "type", typ, "id", m.ID, "err", err)
+	}
 }
 
 func (w *Worker) report(sent bool) {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"strconv"
@@ -29,6 +30,7 @@ type Metrics struct {
 	locks         *prometheus.CounterVec
 	refused       *prometheus.CounterVec
 	janitor       *prometheus.CounterVec
+	mail          *prometheus.CounterVec
 }
 
 // New builds the collectors on a fresh registry, with the Go runtime and
@@ -73,7 +75,13 @@ func New() *Metrics {
 		Namespace: namespace, Name: "janitor_deleted_rows_total",
 		Help: "Rows deleted by the janitor, by table.",
 	}, []string{"table"})
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.tokens, m.tokenFailures, m.authFailures, m.locks, m.refused, m.janitor,
+	m.mail = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "mail_deliveries_total",
+		Help: "Outgoing-mail delivery attempts of this instance's worker, by result (sent, failed).",
+	}, []string{"result"})
+	m.mail.WithLabelValues("sent")
+	m.mail.WithLabelValues("failed")
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.tokens, m.tokenFailures, m.authFailures, m.locks, m.refused, m.janitor, m.mail,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -101,6 +109,40 @@ func (m *Metrics) AuthRefused(kind string) {
 // JanitorDeleted is a janitor.Options.OnDeleted hook.
 func (m *Metrics) JanitorDeleted(table string, n int) {
 	m.janitor.WithLabelValues(table).Add(float64(n))
+}
+
+// MailResult is a mail.WorkerOptions.OnResult hook.
+func (m *Metrics) MailResult(sent bool) {
+	if sent {
+		m.mail.WithLabelValues("sent").Inc()
+	} else {
+		m.mail.WithLabelValues("failed").Inc()
+	}
+}
+
+// RegisterMailQueue exports the number of unsent messages in the store's
+// queue (shared by every instance) as sesame_mail_queued, read at each
+// scrape with a short timeout; a failed count is left out of the scrape.
+func (m *Metrics) RegisterMailQueue(count func(ctx context.Context) (int, error)) {
+	m.Registry.MustRegister(&mailQueueCollector{count: count, desc: prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "", "mail_queued"), "Messages in the outgoing-mail queue not sent yet.", nil, nil)})
+}
+
+type mailQueueCollector struct {
+	count func(ctx context.Context) (int, error)
+	desc  *prometheus.Desc
+}
+
+func (c *mailQueueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *mailQueueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := c.count(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n))
 }
 
 // grantTypes are the grant_type label values; anything else is "other",

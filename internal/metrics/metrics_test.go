@@ -177,3 +177,34 @@ func scrape(t *testing.T, h http.Handler) string {
 	}
 	return rec.Body.String()
 }
+
+func TestMailMetrics(t *testing.T) {
+	m := metrics.New()
+	queued, fail := 3, false
+	m.RegisterMailQueue(func(context.Context) (int, error) {
+		if fail {
+			return 0, context.DeadlineExceeded
+		}
+		return queued, nil
+	})
+	out := scrape(t, m.Handler())
+	for _, want := range []string{`sesame_mail_deliveries_total{result="sent"} 0`, `sesame_mail_deliveries_total{result="failed"} 0`, "sesame_mail_queued 3"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %q", want)
+		}
+	}
+	m.MailResult(true)
+	m.MailResult(false)
+	m.MailResult(false)
+	queued = 1
+	out = scrape(t, m.Handler())
+	for _, want := range []string{`sesame_mail_deliveries_total{result="sent"} 1`, `sesame_mail_deliveries_total{result="failed"} 2`, "sesame_mail_queued 1"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %q", want)
+		}
+	}
+	fail = true
+	if out := scrape(t, m.Handler()); strings.Contains(out, "sesame_mail_queued ") {
+		t.Error("a failed count was exported")
+	}
+}

@@ -39,6 +39,9 @@ func (s *Server) buildMail() (*mail.Worker, error) {
 		return nil, err
 	}
 	opts := mail.WorkerOptions{Now: s.now, Logger: s.Logger}
+	if s.ops != nil && s.ops.metrics != nil {
+		opts.OnResult = s.ops.metrics.MailResult
+	}
 	if s.mailInterval > 0 {
 		opts.Interval = s.mailInterval
 	}

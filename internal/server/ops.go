@@ -47,6 +47,7 @@ func (s *Server) buildOps() (*ops, error) {
 	o := &ops{}
 	if cfg.Metrics {
 		o.metrics = metrics.New()
+		o.metrics.RegisterMailQueue(s.Store.CountUnsentMail)
 		switch st := s.Store.(type) {
 		case pooled:
 			o.metrics.RegisterPgxPool(st.Pool())
