@@ -193,6 +193,13 @@ func TestUIScreenshotsAndContrast(t *testing.T) {
 	if !strings.Contains(text(".app-info"), "UTC") {
 		t.Errorf("account times without a named zone: %s", text(".app-info"))
 	}
+	// Profile and the list of sessions: this browser's is marked.
+	if v := text("#sessions-h + ul .app-info"); !strings.Contains(v, "this browser") || !strings.Contains(v, "Chrome") {
+		t.Errorf("account sessions: %q, want this browser's session with its user agent", v)
+	}
+	if h := text("#profile-h"); h != "Profile" {
+		t.Errorf("profile heading: %q", h)
+	}
 	capture("account")
 	run("confirm", chromedp.Click(chromedp.CSS(`button[aria-label="Remove access for Photo Printer"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`button.danger-solid`)))
