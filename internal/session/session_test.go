@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +186,31 @@ func TestFlowRoundTripAndExpiry(t *testing.T) {
 	}
 	if _, _, err := session.LoadFlow(ctx, store, "unknown", now); !errors.Is(err, session.ErrFlowNotFound) {
 		t.Errorf("unknown flow: %v", err)
+	}
+}
+
+// TestLoginKeepsABoundedUserAgent: the User-Agent a stranger sends is kept
+// with the session for the account page's list, without control
+// characters, valid UTF-8, at most 200 bytes.
+func TestLoginKeepsABoundedUserAgent(t *testing.T) {
+	store := openStore(t)
+	m := session.New(store, "http://localhost", time.Hour, nil)
+	ctx := context.Background()
+	for _, c := range []struct{ sent, want string }{
+		{"Firefox/128.0", "Firefox/128.0"},
+		{"Evil\r\nX-Injected: 1\x00\x7f", "EvilX-Injected: 1"},
+		{strings.Repeat("ü", 150), strings.Repeat("ü", 100)},
+		{"", ""},
+	} {
+		req := httptest.NewRequest("POST", "/", nil)
+		req.Header.Set("User-Agent", c.sent)
+		s, err := m.Login(ctx, httptest.NewRecorder(), req, "u1", []string{"pwd"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.GetSession(ctx, s.ID)
+		if err != nil || got.UserAgent != c.want {
+			t.Errorf("User-Agent %q stored as %q (%v), want %q", c.sent, got.UserAgent, err, c.want)
+		}
 	}
 }
