@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
@@ -56,8 +57,13 @@ func (h *Handler) accountProfile(w http.ResponseWriter, r *http.Request) {
 		forbidden(w)
 		return
 	}
+	email := r.PostFormValue("email")
+	if h.mailOff && strings.TrimSpace(email) != u.Email {
+		h.renderAccount(w, r, http.StatusServiceUnavailable, s, u, "", "account.email_needs_mail")
+		return
+	}
 	res, err := h.app.UpdateProfile(r.Context(), app.ProfileEdit{
-		UserID: u.ID, Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+		UserID: u.ID, Name: r.PostFormValue("name"), Email: email,
 		ConfirmURL: h.issuer + PathConfirmEmail, Lifetime: h.emailLinkLifetime,
 	})
 	var ve *app.ValidationError

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sesameauth/sesame/web"
 )
 
 type uaClient struct {
@@ -131,5 +133,27 @@ func TestAccountProfileAndEmailChange(t *testing.T) {
 	}
 	if code, _, _ := anon.do(t, "GET", link, nil); code != http.StatusBadRequest {
 		t.Errorf("reused link: %d, want 400", code)
+	}
+}
+
+// TestEmailChangeNeedsMail: with no way to deliver mail the form says so
+// and nothing is queued; the name still changes.
+func TestEmailChangeNeedsMail(t *testing.T) {
+	srv, store := newServerWith(t, func(d *web.Deps) { d.MailOff = true })
+	a := signIn(t, srv.URL, "Browser-A/1.0")
+	_, _, page := a.do(t, "GET", srv.URL+"/account", nil)
+	csrf := csrfRE.FindStringSubmatch(page)[1]
+	code, _, body := a.do(t, "POST", srv.URL+"/account/profile", url.Values{"name": {"A"}, "email": {"alice@example.com"}, "csrf_token": {csrf}})
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no mail server configured") {
+		t.Fatalf("email change without mail: %d\n%s", code, body)
+	}
+	if ms, _ := store.ListMail(context.Background(), 10); len(ms) != 0 {
+		t.Fatalf("queued %d mails", len(ms))
+	}
+	if code, loc, _ := a.do(t, "POST", srv.URL+"/account/profile", url.Values{"name": {"Alice B"}, "email": {""}, "csrf_token": {csrf}}); code != 303 || loc != "/account?done=profile" {
+		t.Fatalf("name change without mail: %d %q", code, loc)
+	}
+	if u, _ := store.GetUser(context.Background(), "u1"); u.Name != "Alice B" {
+		t.Fatalf("name %q", u.Name)
 	}
 }

@@ -55,6 +55,10 @@ type Deps struct {
 	// EmailLinkLifetime is how long an email-change link works
 	// (SESAME_EMAIL_LINK_LIFETIME verify=; zero → 24h).
 	EmailLinkLifetime time.Duration
+	// MailOff: no way to deliver mail (no SMTP server on a public
+	// issuer); the profile form then refuses an email change, whose link
+	// could never arrive, and says why.
+	MailOff bool
 }
 
 // Handler serves the web UI.
@@ -73,6 +77,7 @@ type Handler struct {
 	factors   *app.Factors
 
 	emailLinkLifetime time.Duration
+	mailOff           bool
 }
 
 // New checks the dependencies and builds the handler.
@@ -106,7 +111,7 @@ func New(d Deps) (*Handler, error) {
 		scopes:   scopeText(d.ScopeDescriptions),
 	}
 	h.app = d.App
-	h.emailLinkLifetime = d.EmailLinkLifetime
+	h.emailLinkLifetime, h.mailOff = d.EmailLinkLifetime, d.MailOff
 	h.devices = d.Devices
 	for _, u := range d.Upstreams {
 		if u.Provider == nil {

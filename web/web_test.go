@@ -29,6 +29,12 @@ var cheap = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
 
 func newServer(t *testing.T, guard ...throttle.Config) (*httptest.Server, storage.Store) {
 	t.Helper()
+	return newServerWith(t, nil, guard...)
+}
+
+// newServerWith is newServer with a last change to the dependencies.
+func newServerWith(t *testing.T, edit func(*web.Deps), guard ...throttle.Config) (*httptest.Server, storage.Store) {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
@@ -51,6 +57,9 @@ func newServer(t *testing.T, guard ...throttle.Config) (*httptest.Server, storag
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PasswordParams: cheap}
 	if len(guard) > 0 {
 		d.Throttle = throttle.New(store, store, guard[0], nil)
+	}
+	if edit != nil {
+		edit(&d)
 	}
 	h, err := web.New(d)
 	if err != nil {

@@ -202,6 +202,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		Devices:   app.NewDevices(s.Store, s.Ring, f.throttle, s.Logger, s.now),
 		Passwords: passwords, Factors: factors,
 		EmailLinkLifetime: cfg.VerifyLinkLifetime,
+		MailOff:           cfg.MailDelivery() == config.MailOff,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
