@@ -79,6 +79,21 @@ func (h *Handler) accountUser(w http.ResponseWriter, r *http.Request) (storage.L
 
 func accountBinding(s storage.LoginSession) string { return "account:" + s.ID }
 
+// accountForm is accountUser for the account pages' POST forms: it also
+// checks the form's CSRF token against the session and answers 403 when it
+// does not match.
+func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (storage.LoginSession, storage.User, bool) {
+	s, u, ok := h.accountUser(w, r)
+	if !ok {
+		return s, u, false
+	}
+	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
+		forbidden(w)
+		return s, u, false
+	}
+	return s, u, true
+}
+
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 	s, u, ok := h.accountUser(w, r)
 	if !ok {
@@ -181,12 +196,8 @@ func (h *Handler) apps(ctx context.Context, userID string) ([]appInfo, error) {
 // grant of the client for this user is revoked with its tokens and codes,
 // and the remembered consent is forgotten so the next login asks again.
 func (h *Handler) accountRevoke(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	_, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	clientID := r.PostFormValue("client_id")
@@ -204,12 +215,8 @@ func (h *Handler) accountRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	s, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
@@ -248,12 +255,8 @@ func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) accountLogout(w http.ResponseWriter, r *http.Request) {
-	s, _, ok := h.accountUser(w, r)
+	_, _, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	if _, err := h.sessions.Logout(r.Context(), w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
@@ -264,12 +267,8 @@ func (h *Handler) accountLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) accountLogoutAll(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	_, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	if _, err := h.store.RevokeUserSessions(r.Context(), u.ID, h.now()); err != nil {

@@ -49,12 +49,8 @@ func (h *Handler) userSessions(ctx context.Context, userID, currentID string) ([
 // accountProfile is POST /account/profile: name at once, a new email after
 // its confirmation link (internal/app).
 func (h *Handler) accountProfile(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	s, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	email := r.PostFormValue("email")
@@ -103,12 +99,8 @@ func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
 // handle from the list): that session ends; if it is this browser's, the
 // cookie goes too.
 func (h *Handler) accountRevokeSession(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	s, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	_, ss, err := h.userSessions(r.Context(), u.ID, s.ID)

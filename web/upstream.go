@@ -363,12 +363,8 @@ func (h *Handler) upstreamPasswordSubmit(w http.ResponseWriter, r *http.Request,
 
 // accountUnlink removes a linked identity (POST /account/identities/unlink).
 func (h *Handler) accountUnlink(w http.ResponseWriter, r *http.Request) {
-	s, u, ok := h.accountUser(w, r)
+	s, u, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.sessions.CheckCSRF(r, accountBinding(s), r.PostFormValue("csrf_token")) {
-		forbidden(w)
 		return
 	}
 	err := h.app.UnlinkIdentity(r.Context(), u.ID, r.PostFormValue("upstream"), r.PostFormValue("subject"))
