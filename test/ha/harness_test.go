@@ -90,7 +90,12 @@ func asPostgres(t *testing.T, name string, args ...string) *exec.Cmd {
 	if postgresUser(t) == nil {
 		return exec.Command(name, args...)
 	}
-	return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+	// The test's own directory may sit in a tree postgres cannot enter (a
+	// clone in a 0700 mktemp dir): initdb, run by Patroni's bootstrap, then
+	// fails on its working directory and the bootstrap never ends.
+	cmd.Dir = os.TempDir()
+	return cmd
 }
 
 // proc is a background process of the test, in its own process group,
