@@ -1,6 +1,7 @@
 package benchtest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -139,10 +140,15 @@ func (s *Server) SlowHealth(d time.Duration) { s.healthDelay.Store(int64(d)) }
 func (s *Server) count(path string, h http.HandlerFunc) http.HandlerFunc {
 	c, _ := s.hits.LoadOrStore(path, new(atomic.Int64))
 	return func(w http.ResponseWriter, r *http.Request) {
-		c.(*atomic.Int64).Add(1)
-		h(w, r)
+		n := c.(*atomic.Int64).Add(1)
+		h(w, r.WithContext(context.WithValue(r.Context(), hitKey{}, n)))
 	}
 }
+
+// hitKey carries a request's own 1-based number on its path: reading the
+// counter again in the handler would give two concurrent requests the same
+// number.
+type hitKey struct{}
 
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -156,7 +162,7 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	n := s.Hits(PathToken)
+	n, _ := r.Context().Value(hitKey{}).(int64)
 	if f := s.tokenFail.Load(); f != nil {
 		if status, code := (*f)(n); status != 0 {
 			if code == "" {
