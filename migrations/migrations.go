@@ -58,6 +58,10 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 	default:
 		return nil, fmt.Errorf("migrations: unknown dialect %q", d)
 	}
+	// Migration numbers are handed out to parallel pieces of work, so one
+	// can land after a higher number did (00012 after 00014): a database
+	// migrated in between must get the late one, not refuse to start.
+	opts = append(opts, goose.WithAllowOutofOrder(true))
 	return goose.NewProvider(gd, db, sub, opts...)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -59,9 +60,9 @@ func (c *Client) GetRotatedHashes() [][]byte {
 func (c *Client) GetRedirectURIs() []string { return c.c.RedirectURIs }
 
 // GetGrantTypes returns the registered grant types. A public client never
-// gets client_credentials or password, whatever was registered (SPEC:
-// the password grant is for confidential clients only), so fosite answers
-// unauthorized_client.
+// gets client_credentials, password or token exchange, whatever was
+// registered (SPEC: the password grant is for confidential clients only),
+// so fosite answers unauthorized_client.
 func (c *Client) GetGrantTypes() fosite.Arguments {
 	gts := c.c.GrantTypes
 	if len(gts) == 0 {
@@ -72,7 +73,7 @@ func (c *Client) GetGrantTypes() fosite.Arguments {
 	}
 	out := make([]string, 0, len(gts))
 	for _, g := range gts {
-		if g != "client_credentials" && g != "password" {
+		if g != "client_credentials" && g != "password" && g != app.TokenExchangeGrantType {
 			out = append(out, g)
 		}
 	}

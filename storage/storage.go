@@ -119,8 +119,11 @@ type Client struct {
 	// RequirePushedAuthorizationRequests: the client's authorization
 	// requests must come through PAR (RFC 9126 §6).
 	RequirePushedAuthorizationRequests bool
-	CreatedAt                          time.Time
-	UpdatedAt                          time.Time
+	// TokenExchangeAudiences are the audiences (or registered resource
+	// URIs) this client may obtain by RFC 8693 token exchange; empty: none.
+	TokenExchangeAudiences []string
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // TokenKind names what a TokenRecord is. Each kind is its own key space.

@@ -45,6 +45,7 @@ type clientJSON struct {
 	Audience     []string `json:"audience"`
 	AuthMethod   string   `json:"token_endpoint_auth_method"`
 	RequirePAR   bool     `json:"require_pushed_authorization_requests"`
+	Exchange     []string `json:"token_exchange_audiences"`
 }
 
 type list[T any] struct {

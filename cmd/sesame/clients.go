@@ -26,6 +26,7 @@ func newClientsCmd(e *env) *cobra.Command {
 // clientFlags are the client metadata flags shared by create and update.
 type clientFlags struct {
 	id, name, description, authMethod, tokenFormat, scopes, jwksFile string
+	exchangeAudiences                                                string
 	grantTypes, redirectURIs, postLogoutURIs, audience, corsOrigins  []string
 	public, skipConsent, requireMFA, requirePAR                      bool
 }
@@ -36,7 +37,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
 	}
 	fs.StringVar(&c.name, "name", "", "client name shown on the consent page")
 	fs.StringVar(&c.description, "description", "", "free-text description")
-	fs.StringSliceVar(&c.grantTypes, "grant-types", nil, "grant types, comma-separated: authorization_code, refresh_token, client_credentials, password, urn:ietf:params:oauth:grant-type:device_code (default authorization_code)")
+	fs.StringSliceVar(&c.grantTypes, "grant-types", nil, "grant types, comma-separated: authorization_code, refresh_token, client_credentials, password, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange (default authorization_code)")
 	fs.StringSliceVar(&c.redirectURIs, "redirect-uris", nil, "redirect URIs, comma-separated (exact match)")
 	fs.StringVar(&c.scopes, "scopes", "", `allowed scopes, space-separated ("openid profile email")`)
 	fs.BoolVar(&c.public, "public", false, "public client (SPA, native app): no secret, PKCE required")
@@ -45,6 +46,7 @@ func (c *clientFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.BoolVar(&c.requireMFA, "require-mfa", false, "every sign-in for this client needs two factors (users without one enrol at sign-in)")
 	fs.BoolVar(&c.requirePAR, "require-pushed-authorization-requests", false, "authorization requests must be pushed to /oauth2/par first (RFC 9126)")
 	fs.StringSliceVar(&c.audience, "audience", nil, "allowed audiences, comma-separated")
+	fs.StringVar(&c.exchangeAudiences, "token-exchange-audiences", "", `audiences or registered resource URIs the client may get by token exchange (RFC 8693), space-separated ("https://api.example.com urn:backend"); needs the grant `+app.TokenExchangeGrantType)
 	fs.StringSliceVar(&c.postLogoutURIs, "post-logout-redirect-uris", nil, "post-logout redirect URIs, comma-separated")
 	fs.StringSliceVar(&c.corsOrigins, "cors-origins", nil, "allowed CORS origins (scheme://host[:port]), comma-separated")
 	fs.StringVar(&c.authMethod, "auth-method", "", "token endpoint auth method: client_secret_basic (default), client_secret_post, private_key_jwt, none")
@@ -74,6 +76,7 @@ func (c *clientFlags) spec() (app.ClientSpec, error) {
 		Audience: c.audience, PostLogoutRedirectURIs: c.postLogoutURIs, AllowedCORSOrigins: c.corsOrigins,
 		TokenEndpointAuthMethod: c.authMethod, JWKS: jwks,
 		RequirePushedAuthorizationRequests: c.requirePAR,
+		TokenExchangeAudiences:             app.SplitScope(c.exchangeAudiences),
 	}, nil
 }
 
@@ -122,6 +125,10 @@ func (c *clientFlags) patch(fs *pflag.FlagSet) (app.ClientPatch, bool, error) {
 	if changed("audience") {
 		p.Audience = &c.audience
 	}
+	if changed("token-exchange-audiences") {
+		a := app.SplitScope(c.exchangeAudiences)
+		p.TokenExchangeAudiences = &a
+	}
 	if changed("post-logout-redirect-uris") {
 		p.PostLogoutRedirectURIs = &c.postLogoutURIs
 	}
@@ -162,6 +169,7 @@ func printClient(e *env, v app.ClientView) error {
 		"skip_consent", yesNo(v.SkipConsent),
 		"require_mfa", yesNo(v.RequireMFA),
 		"require_par", yesNo(v.RequirePAR),
+		"token_exchange_audiences", orDash(strings.Join(v.TokenExchangeAudiences, " ")),
 		"post_logout_uris", orDash(strings.Join(v.PostLogoutRedirectURIs, ", ")),
 		"cors_origins", orDash(strings.Join(v.AllowedCORSOrigins, ", ")),
 		"created", ts(v.CreatedAt),

@@ -39,6 +39,8 @@ type clientInput struct {
 	IDTokenSignedResponseAlg *string          `json:"id_token_signed_response_alg"`
 	// RFC 9126 §6 client metadata.
 	RequirePAR *bool `json:"require_pushed_authorization_requests"`
+	// RFC 8693: the audiences the client may obtain by token exchange.
+	TokenExchangeAudiences *[]string `json:"token_exchange_audiences"`
 }
 
 func str(p *string) string {
@@ -78,6 +80,7 @@ func (in clientInput) spec() app.ClientSpec {
 		Contacts: list(in.Contacts), JWKS: jwksString(in.JWKS), JWKSURI: str(in.JWKSURI),
 		IDTokenSignedResponseAlg:           str(in.IDTokenSignedResponseAlg),
 		RequirePushedAuthorizationRequests: in.RequirePAR != nil && *in.RequirePAR,
+		TokenExchangeAudiences:             list(in.TokenExchangeAudiences),
 	}
 }
 
@@ -95,6 +98,7 @@ func (in clientInput) patch() (app.ClientPatch, error) {
 		LogoURI: in.LogoURI, ClientURI: in.ClientURI, PolicyURI: in.PolicyURI, TermsURI: in.TOSURI,
 		Contacts: in.Contacts, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 		RequirePushedAuthorizationRequests: in.RequirePAR,
+		TokenExchangeAudiences:             in.TokenExchangeAudiences,
 	}
 	if in.Scope != nil {
 		s := app.SplitScope(*in.Scope)

@@ -11,9 +11,13 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
+// TokenExchangeGrantType is the grant type of token exchange (RFC 8693
+// §2.1).
+const TokenExchangeGrantType = "urn:ietf:params:oauth:grant-type:token-exchange"
+
 // Supported values.
 var (
-	GrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials", "password", DeviceGrantType}
+	GrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials", "password", DeviceGrantType, TokenExchangeGrantType}
 	ResponseTypes = []string{"code"}
 	AuthMethods   = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	SigningAlgs   = []string{"RS256", "ES256", "EdDSA", "PS256"}
@@ -113,7 +117,7 @@ func ValidateClient(c *storage.Client) error {
 func normalizeClient(c *storage.Client) {
 	for _, l := range []*[]string{
 		&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes,
-		&c.Scopes, &c.Audience, &c.AllowedCORSOrigins, &c.Contacts,
+		&c.Scopes, &c.Audience, &c.AllowedCORSOrigins, &c.Contacts, &c.TokenExchangeAudiences,
 	} {
 		*l = dedupe(*l)
 	}
@@ -145,7 +149,7 @@ func checkGrantsAndResponses(c *storage.Client) error {
 		if !contains(GrantTypes, g) {
 			return invalid(fmt.Sprintf("grant_types[%d]", i), g, "unsupported grant type (want "+strings.Join(GrantTypes, ", ")+")")
 		}
-		if c.Public && (g == "client_credentials" || g == "password") {
+		if c.Public && (g == "client_credentials" || g == "password" || g == TokenExchangeGrantType) {
 			// A public client cannot keep a secret, so it cannot
 			// authenticate for grants that rest on client authentication.
 			return invalid(fmt.Sprintf("grant_types[%d]", i), g, "not allowed for public clients")
@@ -318,12 +322,17 @@ func checkScopesAndAudience(c *storage.Client) error {
 			return invalid("scope", s, "scopes are space-separated tokens of printable ASCII without quotes or backslashes")
 		}
 	}
-	if len(c.Audience) > MaxAudiences {
-		return invalid("audience", "", fmt.Sprintf("at most %d audiences", MaxAudiences))
-	}
-	for i, a := range c.Audience {
-		if !validScopeToken(a) || len(a) > 500 {
-			return invalid(fmt.Sprintf("audience[%d]", i), a, "must be non-empty printable ASCII without spaces")
+	for _, l := range []struct {
+		field string
+		auds  []string
+	}{{"audience", c.Audience}, {"token_exchange_audiences", c.TokenExchangeAudiences}} {
+		if len(l.auds) > MaxAudiences {
+			return invalid(l.field, "", fmt.Sprintf("at most %d audiences", MaxAudiences))
+		}
+		for i, a := range l.auds {
+			if !validScopeToken(a) || len(a) > 500 {
+				return invalid(fmt.Sprintf("%s[%d]", l.field, i), a, "must be non-empty printable ASCII without spaces")
+			}
 		}
 	}
 	return nil

@@ -41,6 +41,9 @@ type ClientSpec struct {
 	Metadata                 string
 	// RequirePushedAuthorizationRequests (RFC 9126 §6).
 	RequirePushedAuthorizationRequests bool
+	// TokenExchangeAudiences: what the client may obtain by token
+	// exchange (RFC 8693).
+	TokenExchangeAudiences []string
 	// RegistrationTokenHash is set by dynamic registration (RFC 7592).
 	RegistrationTokenHash string
 }
@@ -72,6 +75,8 @@ type ClientPatch struct {
 	Metadata                 *string
 	// RequirePushedAuthorizationRequests (RFC 9126 §6).
 	RequirePushedAuthorizationRequests *bool
+	// TokenExchangeAudiences (RFC 8693).
+	TokenExchangeAudiences *[]string
 	// RegistrationTokenHash replaces the RFC 7592 registration access
 	// token ("" revokes it: the client can no longer manage itself).
 	RegistrationTokenHash *string
@@ -89,6 +94,7 @@ func (s ClientSpec) apply(c *storage.Client) {
 	c.Contacts, c.JWKS, c.JWKSURI = slices.Clone(s.Contacts), s.JWKS, s.JWKSURI
 	c.IDTokenSignedResponseAlg, c.Lifespans, c.Metadata = s.IDTokenSignedResponseAlg, s.Lifespans, s.Metadata
 	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
+	c.TokenExchangeAudiences = slices.Clone(s.TokenExchangeAudiences)
 }
 
 func (p ClientPatch) apply(c *storage.Client) {
@@ -110,6 +116,7 @@ func (p ClientPatch) apply(c *storage.Client) {
 	setList(&c.ResponseTypes, p.ResponseTypes)
 	setList(&c.Scopes, p.Scopes)
 	setList(&c.Audience, p.Audience)
+	setList(&c.TokenExchangeAudiences, p.TokenExchangeAudiences)
 	set(&c.TokenEndpointAuthMethod, p.TokenEndpointAuthMethod)
 	if p.Public != nil {
 		c.Public = *p.Public

@@ -98,6 +98,16 @@ func TestCreateClientRejectsBadPayloads(t *testing.T) {
 		{"CORS origin with path", func(s *ClientSpec) { s.AllowedCORSOrigins = []string{"https://app.example.com/path"} }, "allowed_cors_origins[0]"},
 		{"CORS origin not a URL", func(s *ClientSpec) { s.AllowedCORSOrigins = []string{"app.example.com"} }, "allowed_cors_origins[0]"},
 		{"audience with space", func(s *ClientSpec) { s.Audience = []string{"api one"} }, "audience[0]"},
+		{"token exchange audience with space", func(s *ClientSpec) { s.TokenExchangeAudiences = []string{"ok", "api one"} }, "token_exchange_audiences[1]"},
+		{"too many token exchange audiences", func(s *ClientSpec) {
+			for i := range MaxAudiences + 1 {
+				s.TokenExchangeAudiences = append(s.TokenExchangeAudiences, fmt.Sprintf("urn:a%d", i))
+			}
+		}, "token_exchange_audiences"},
+		{"public client with token exchange", func(s *ClientSpec) {
+			s.Public = true
+			s.GrantTypes = []string{"authorization_code", TokenExchangeGrantType}
+		}, "grant_types[1]"},
 		{"post-logout URI relative", func(s *ClientSpec) { s.PostLogoutRedirectURIs = []string{"/bye"} }, "post_logout_redirect_uris[0]"},
 		{"logo URI not http", func(s *ClientSpec) { s.LogoURI = "ftp://x/logo.png" }, "logo_uri"},
 		{"bad id token alg", func(s *ClientSpec) { s.IDTokenSignedResponseAlg = "HS256" }, "id_token_signed_response_alg"},
@@ -166,6 +176,9 @@ func TestCreateClientAcceptsGoodPayloads(t *testing.T) {
 		{"service with client_credentials", ClientSpec{
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"sesame:admin"}, TokenEndpointAuthMethod: "client_secret_post",
 		}, false, "client_secret_post"},
+		{"service with token exchange", ClientSpec{
+			GrantTypes: []string{TokenExchangeGrantType}, TokenExchangeAudiences: []string{"https://api.example.com", "urn:backend"},
+		}, false, "client_secret_basic"},
 		{"private_key_jwt with public JWKS", ClientSpec{
 			GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "private_key_jwt", JWKS: publicJWKS,
 		}, false, "private_key_jwt"},

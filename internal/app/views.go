@@ -51,15 +51,18 @@ type ClientView struct {
 	SkipConsent             bool     `json:"skip_consent"`
 	RequireMFA              bool     `json:"require_mfa"`
 	// RequirePAR is RFC 9126 §6 client metadata.
-	RequirePAR         bool      `json:"require_pushed_authorization_requests"`
-	AccessTokenFormat  string    `json:"access_token_format"`
-	AllowedCORSOrigins []string  `json:"allowed_cors_origins"`
-	LogoURI            string    `json:"logo_uri"`
-	ClientURI          string    `json:"client_uri"`
-	PolicyURI          string    `json:"policy_uri"`
-	TOSURI             string    `json:"tos_uri"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	RequirePAR bool `json:"require_pushed_authorization_requests"`
+	// TokenExchangeAudiences: what the client may obtain by RFC 8693
+	// token exchange.
+	TokenExchangeAudiences []string  `json:"token_exchange_audiences"`
+	AccessTokenFormat      string    `json:"access_token_format"`
+	AllowedCORSOrigins     []string  `json:"allowed_cors_origins"`
+	LogoURI                string    `json:"logo_uri"`
+	ClientURI              string    `json:"client_uri"`
+	PolicyURI              string    `json:"policy_uri"`
+	TOSURI                 string    `json:"tos_uri"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
 }
 
 // NewClientView converts a stored client; clientSecret is the clear secret
@@ -80,6 +83,7 @@ func NewClientView(c storage.Client, clientSecret string) ClientView {
 		SkipConsent:             c.SkipConsent,
 		RequireMFA:              c.RequireMFA,
 		RequirePAR:              c.RequirePushedAuthorizationRequests,
+		TokenExchangeAudiences:  nonNil(c.TokenExchangeAudiences),
 		AccessTokenFormat:       c.AccessTokenFormat,
 		AllowedCORSOrigins:      nonNil(c.AllowedCORSOrigins),
 		LogoURI:                 c.LogoURI,

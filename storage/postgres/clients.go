@@ -18,7 +18,7 @@ const clientCols = `id, secret_hash, rotated_secret_hashes, name, description, r
 	jwks, jwks_uri, id_token_signed_response_alg, access_token_lifespan_ns,
 	refresh_token_lifespan_ns, id_token_lifespan_ns, auth_code_lifespan_ns,
 	registration_token_hash, metadata, created_at, updated_at, require_mfa,
-	require_pushed_authorization_requests`
+	require_pushed_authorization_requests, token_exchange_audiences`
 
 // clientArgs lists c's values in clientCols order.
 func clientArgs(c storage.Client) []any {
@@ -30,7 +30,7 @@ func clientArgs(c storage.Client) []any {
 		c.JWKS, c.JWKSURI, c.IDTokenSignedResponseAlg, int64(c.Lifespans.AccessToken),
 		int64(c.Lifespans.RefreshToken), int64(c.Lifespans.IDToken), int64(c.Lifespans.AuthCode),
 		c.RegistrationTokenHash, c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt), c.RequireMFA,
-		c.RequirePushedAuthorizationRequests,
+		c.RequirePushedAuthorizationRequests, arr(c.TokenExchangeAudiences),
 	}
 }
 
@@ -45,7 +45,7 @@ func scanClient(row pgx.CollectableRow) (storage.Client, error) {
 		&c.AllowedCORSOrigins, &c.LogoURI, &c.ClientURI, &c.PolicyURI, &c.TermsURI, &c.Contacts,
 		&c.JWKS, &c.JWKSURI, &c.IDTokenSignedResponseAlg, &at, &rt, &it, &ac,
 		&c.RegistrationTokenHash, &c.Metadata, &c.CreatedAt, &c.UpdatedAt, &c.RequireMFA,
-		&c.RequirePushedAuthorizationRequests)
+		&c.RequirePushedAuthorizationRequests, &c.TokenExchangeAudiences)
 	if err != nil {
 		return storage.Client{}, err
 	}
@@ -62,6 +62,7 @@ func scanClient(row pgx.CollectableRow) (storage.Client, error) {
 	c.Audience = list(c.Audience)
 	c.AllowedCORSOrigins = list(c.AllowedCORSOrigins)
 	c.Contacts = list(c.Contacts)
+	c.TokenExchangeAudiences = list(c.TokenExchangeAudiences)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, nil
 }
@@ -70,7 +71,7 @@ func scanClient(row pgx.CollectableRow) (storage.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (
 		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)`,
+		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)`,
 		clientArgs(c)...)
 	return mapErr("create client", err)
 }
@@ -97,7 +98,7 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 		contacts = $21, jwks = $22, jwks_uri = $23, id_token_signed_response_alg = $24,
 		access_token_lifespan_ns = $25, refresh_token_lifespan_ns = $26, id_token_lifespan_ns = $27,
 		auth_code_lifespan_ns = $28, registration_token_hash = $29, metadata = $30, updated_at = $31,
-		require_mfa = $32, require_pushed_authorization_requests = $33
+		require_mfa = $32, require_pushed_authorization_requests = $33, token_exchange_audiences = $34
 		WHERE id = $1`,
 		args...)
 	if err != nil {

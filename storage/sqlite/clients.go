@@ -17,7 +17,8 @@ const clientCols = `id, secret_hash, rotated_secret_hashes, name, description, r
 	allowed_cors_origins, logo_uri, client_uri, policy_uri, terms_uri, contacts, jwks,
 	jwks_uri, id_token_signed_response_alg, access_token_lifespan, refresh_token_lifespan,
 	id_token_lifespan, auth_code_lifespan, registration_token_hash, metadata,
-	created_at, updated_at, require_mfa, require_pushed_authorization_requests`
+	created_at, updated_at, require_mfa, require_pushed_authorization_requests,
+	token_exchange_audiences`
 
 // clientArgs lists c's values in clientCols order, then name_lower.
 func clientArgs(c storage.Client) []any {
@@ -29,7 +30,7 @@ func clientArgs(c storage.Client) []any {
 		c.IDTokenSignedResponseAlg, int64(c.Lifespans.AccessToken), int64(c.Lifespans.RefreshToken),
 		int64(c.Lifespans.IDToken), int64(c.Lifespans.AuthCode), c.RegistrationTokenHash,
 		c.Metadata, ts(c.CreatedAt), ts(c.UpdatedAt), boolInt(c.RequireMFA),
-		boolInt(c.RequirePushedAuthorizationRequests), strings.ToLower(c.Name)}
+		boolInt(c.RequirePushedAuthorizationRequests), js(c.TokenExchangeAudiences), strings.ToLower(c.Name)}
 }
 
 func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
@@ -44,7 +45,8 @@ func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
 		jsonCol{&c.AllowedCORSOrigins}, &c.LogoURI, &c.ClientURI, &c.PolicyURI, &c.TermsURI,
 		jsonCol{&c.Contacts}, &c.JWKS, &c.JWKSURI, &c.IDTokenSignedResponseAlg,
 		&at, &rt, &idt, &codeLif, &c.RegistrationTokenHash, &c.Metadata,
-		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.RequireMFA, &c.RequirePushedAuthorizationRequests)
+		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.RequireMFA, &c.RequirePushedAuthorizationRequests,
+		jsonCol{&c.TokenExchangeAudiences})
 	c.Lifespans = storage.ClientLifespans{
 		AccessToken:  time.Duration(at),
 		RefreshToken: time.Duration(rt),
@@ -57,7 +59,7 @@ func scanClient(row interface{ Scan(...any) error }) (storage.Client, error) {
 // CreateClient inserts; ErrConflict on duplicate id.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`, name_lower)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		clientArgs(c)...)
 	return wrap("create client", err)
 }
@@ -71,7 +73,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error
 // UpdateClient replaces every field but ID and CreatedAt; ErrNotFound if absent.
 func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	a := clientArgs(c)
-	// Drop id (first) and created_at (fifth from last) from the SET list.
+	// Drop id (first) and created_at (sixth from last) from the SET list.
 	set := []string{"secret_hash", "rotated_secret_hashes", "name", "description", "redirect_uris",
 		"post_logout_redirect_uris", "grant_types", "response_types", "scopes", "audience",
 		"token_endpoint_auth_method", "public", "skip_consent", "access_token_format",
@@ -79,11 +81,13 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 		"jwks", "jwks_uri", "id_token_signed_response_alg", "access_token_lifespan",
 		"refresh_token_lifespan", "id_token_lifespan", "auth_code_lifespan",
 		"registration_token_hash", "metadata"}
-	args := append([]any{}, a[1:len(a)-5]...)
-	// updated_at, require_mfa, require_pushed_authorization_requests, name_lower, id
-	args = append(args, a[len(a)-4], a[len(a)-3], a[len(a)-2], a[len(a)-1], c.ID)
+	args := append([]any{}, a[1:len(a)-6]...)
+	// updated_at, require_mfa, require_pushed_authorization_requests,
+	// token_exchange_audiences, name_lower, id
+	args = append(args, a[len(a)-5:]...)
+	args = append(args, c.ID)
 	res, err := s.q(ctx).ExecContext(ctx, `UPDATE clients SET `+strings.Join(set, " = ?, ")+
-		` = ?, updated_at = ?, require_mfa = ?, require_pushed_authorization_requests = ?, name_lower = ? WHERE id = ?`, args...)
+		` = ?, updated_at = ?, require_mfa = ?, require_pushed_authorization_requests = ?, token_exchange_audiences = ?, name_lower = ? WHERE id = ?`, args...)
 	if err != nil {
 		return wrap("update client", err)
 	}

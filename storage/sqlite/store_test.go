@@ -341,3 +341,25 @@ func TestMigrationStatusListsEmbeddedFiles(t *testing.T) {
 		t.Errorf("migrations = %+v, want the applied 00001_init first", st)
 	}
 }
+
+// TestMigrateAppliesALateLowerNumber: a database migrated before a lower
+// migration number landed (00012 after 00014) gets it on the next Migrate.
+func TestMigrateAppliesALateLowerNumber(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	// Undo 00012 by hand, as if the database was migrated before it existed.
+	if _, err := s.DB().ExecContext(ctx, `ALTER TABLE clients DROP COLUMN token_exchange_audiences`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = 12`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Migrate(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Migrate = %d, %v; want 1 migration applied", n, err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `SELECT token_exchange_audiences FROM clients`); err != nil {
+		t.Errorf("column of 00012 after the late migration: %v", err)
+	}
+	checkFullyMigrated(t, s)
+}

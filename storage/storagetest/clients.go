@@ -48,6 +48,7 @@ func fullClient(id string) storage.Client {
 		RegistrationTokenHash:              "reg-hash-" + id,
 		Metadata:                           `{"software_id":"sw-1","software_version":"2.0","extra":{"n":1,"list":[true,null]}}`,
 		RequirePushedAuthorizationRequests: true,
+		TokenExchangeAudiences:             []string{"https://api.test", "urn:backend"},
 		CreatedAt:                          base.In(zone),
 		UpdatedAt:                          at(time.Minute),
 	}
@@ -73,7 +74,8 @@ func testClients(t *testing.T, h Harness) {
 	t.Run("round trip", func(t *testing.T) {
 		empty := minimalClient("c-empty")
 		for _, p := range []*[]string{&empty.RotatedSecretHashes, &empty.RedirectURIs, &empty.PostLogoutRedirectURIs,
-			&empty.GrantTypes, &empty.ResponseTypes, &empty.Scopes, &empty.Audience, &empty.AllowedCORSOrigins, &empty.Contacts} {
+			&empty.GrantTypes, &empty.ResponseTypes, &empty.Scopes, &empty.Audience, &empty.AllowedCORSOrigins, &empty.Contacts,
+			&empty.TokenExchangeAudiences} {
 			*p = []string{}
 		}
 		cases := []struct {
@@ -118,6 +120,7 @@ func testClients(t *testing.T, h Harness) {
 			JWKS: "", JWKSURI: "", IDTokenSignedResponseAlg: "RS256",
 			Lifespans: storage.ClientLifespans{AccessToken: 5 * time.Minute},
 			Metadata:  `{"software_id":"sw-2"}`, CreatedAt: at(50 * time.Hour), UpdatedAt: at(time.Hour),
+			TokenExchangeAudiences: []string{"urn:other"},
 		}
 		ok(t, s.UpdateClient(ctx, upd), "UpdateClient")
 		got, err := s.GetClient(ctx, "c-1")
