@@ -20,7 +20,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=linux go build -trimpath \
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -tags nomsgpack \
       -ldflags "-s -w -X main.version=${VERSION}" \
       -o /out/sesame ./cmd/sesame
 # The working directory of the SQLite default, owned by the runtime user.

@@ -20,7 +20,7 @@ FLOWS=${@:-health cc_jwt cc_opq intro_jwt intro_opq jwks refresh userinfo verify
 OUT=${OUT:-/tmp/sesame-bench}; PORT=${PORT:-18500}
 mkdir -p "$OUT"
 cd "$(dirname "$0")/.."
-go build -o "$OUT/sesame" ./cmd/sesame
+go build -tags nomsgpack -o "$OUT/sesame" ./cmd/sesame
 go build -o "$OUT/sesame-bench" ./cmd/sesame-bench
 export SESAME_SECRET=$(head -c 32 /dev/urandom | base64)
 export SESAME_LOG_LEVEL=warn SESAME_RATE_LIMIT_ENABLED=false SESAME_DEMO=false
