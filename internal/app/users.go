@@ -87,8 +87,9 @@ func (s *Service) PasswordMinLength() int { return s.minPassword }
 // CheckPassword is the one password policy, for every place a password is
 // set (web account page, CLI, admin API, user creation): not empty, at
 // least the configured number of characters, at most password.MaxLength
-// bytes, and not the username itself (compared trimmed and
-// case-insensitively, as usernames are).
+// bytes, not the username itself (compared trimmed and case-insensitively,
+// as usernames are), and not on the bundled list of the most common
+// passwords (password.IsCommon, also case-insensitive).
 func (s *Service) CheckPassword(username, pw string) error {
 	switch {
 	case pw == "":
@@ -99,6 +100,8 @@ func (s *Service) CheckPassword(username, pw string) error {
 		return invalid("password", "", fmt.Sprintf("must be at most %d bytes", password.MaxLength))
 	case username != "" && strings.EqualFold(strings.TrimSpace(pw), strings.TrimSpace(username)):
 		return invalid("password", "", "must not be the username")
+	case password.IsCommon(pw):
+		return invalid("password", "", "is one of the most common passwords; choose another")
 	}
 	return nil
 }
