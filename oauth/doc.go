@@ -3,7 +3,10 @@
 // endpoints, discovery metadata (OpenID Connect Discovery / RFC 8414) and
 // the JWKS, the fosite session type, the storage adapter, the token
 // strategy and the JWT signer. Package oidc builds the authorize endpoint,
-// ID-token claims, userinfo and logout on top of Provider and NewSession.
+// ID-token claims, userinfo and logout on top of the narrow functions of
+// authorize.go (ParseAuthorizeRequest, IssueCode, AuthorizeFailure) and
+// VerifyAccessToken; no fosite type and none of the request-state ritual
+// (reqstate.go) leaves this package.
 //
 // It imports storage (interfaces only), internal/keys, internal/secret and
 // internal/password; never a storage backend, web or internal/server.

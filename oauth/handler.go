@@ -190,30 +190,6 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.GET(PathJWKS, h.serveJWKS)
 }
 
-// Provider is the composed fosite provider, for the authorize endpoint of
-// package oidc. Storage errors it meets are infrastructure failures that
-// fosite may report as protocol errors; see StoreFailure.
-func (h *Handler) Provider() fosite.OAuth2Provider { return authorizeProvider{h.provider} }
-
-// NewSession returns the session to pass to fosite for a user (subject =
-// user id) authorizing clientID.
-func (h *Handler) NewSession(subject, username, clientID string) *Session {
-	return newSession(subject, username, clientID)
-}
-
-// WithRequestState returns a context in which storage failures met by
-// fosite are recorded; StoreFailure reports the first one. Package oidc
-// uses it around NewAuthorizeRequest/NewAuthorizeResponse so an outage is
-// answered 5xx rather than as a protocol error.
-func WithRequestState(ctx context.Context) context.Context {
-	ctx, _ = withState(ctx)
-	return ctx
-}
-
-// StoreFailure returns the first storage infrastructure failure recorded in
-// a context from WithRequestState, or nil.
-func StoreFailure(ctx context.Context) error { return stateOf(ctx).storeFailure() }
-
 // isRedirectURISecure is strict (https, or http on a loopback host, RFC 8252
 // §7.3) but also accepts private-use URI schemes of native apps (RFC 8252
 // §7.1: reverse domain names such as com.example.app:/cb).

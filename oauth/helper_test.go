@@ -165,29 +165,35 @@ func newEnvOn(t *testing.T, store storage.Store, breakIt func(), opts ...envOpti
 // testAuthorize is a test-only authorize endpoint that auto-approves every
 // requested scope for the user named by the "test_user" query parameter.
 func (e *env) testAuthorize(c *gin.Context) {
-	ctx := WithRequestState(c.Request.Context())
-	p := e.h.Provider()
-	ar, err := p.NewAuthorizeRequest(ctx, c.Request)
+	ctx := c.Request.Context()
+	a, err := e.h.ParseAuthorizeRequest(ctx, c.Request)
 	if err != nil {
-		p.WriteAuthorizeError(ctx, c.Writer, ar, err)
+		e.writeAuthorizeError(c, a, err)
 		return
 	}
-	for _, s := range ar.GetRequestedScopes() {
-		ar.GrantScope(s)
-	}
-	for _, a := range ar.GetRequestedAudience() {
-		ar.GrantAudience(a)
-	}
+	a.Grant(a.RequestedScopes(), a.RequestedAudience())
 	user := c.Query("test_user")
-	sess := e.h.NewSession(user, "user-"+user, ar.GetClient().GetID())
-	sess.IDTokenClaims().AuthTime = time.Now().UTC()
-	sess.IDTokenClaims().RequestedAt = time.Now().UTC()
-	resp, err := p.NewAuthorizeResponse(ctx, ar, sess)
+	now := time.Now()
+	resp, err := e.h.IssueCode(ctx, a, AuthorizeGrant{UserID: user, Username: "user-" + user, AuthTime: now, RequestedAt: now})
 	if err != nil {
-		p.WriteAuthorizeError(ctx, c.Writer, ar, err)
+		e.writeAuthorizeError(c, a, err)
 		return
 	}
-	p.WriteAuthorizeResponse(ctx, c.Writer, ar, resp)
+	e.h.WriteAuthorizeResponse(ctx, c.Writer, a, resp)
+}
+
+// writeAuthorizeError answers as package oidc does: a redirect when the
+// client and redirect URI are valid, else a plain status.
+func (e *env) writeAuthorizeError(c *gin.Context, a *AuthorizeRequest, err error) {
+	f := e.h.AuthorizeFailure(a, err)
+	switch {
+	case f.Unavailable != nil:
+		c.String(http.StatusServiceUnavailable, "temporarily_unavailable")
+	case f.RedirectTo != nil:
+		c.Redirect(http.StatusSeeOther, f.RedirectTo.String())
+	default:
+		c.String(f.Status, f.Code)
+	}
 }
 
 func withConfig(f func(*Config)) envOption { return func(c *Config, _ *keys.Options) { f(c) } }

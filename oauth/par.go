@@ -67,12 +67,8 @@ func IsPushedRequest(form url.Values) bool {
 // client must come through PAR: the server requires it
 // (Config.RequirePushedAuthorizationRequests) or the client's
 // registration does (require_pushed_authorization_requests, RFC 9126 §6).
-func (h *Handler) RequiresPushedRequest(client fosite.Client) bool {
-	if h.cfg.RequirePushedAuthorizationRequests {
-		return true
-	}
-	c, ok := client.(*Client)
-	return ok && c.Record().RequirePushedAuthorizationRequests
+func (h *Handler) RequiresPushedRequest(client storage.Client) bool {
+	return h.cfg.RequirePushedAuthorizationRequests || client.RequirePushedAuthorizationRequests
 }
 
 // par is POST /oauth2/par.

@@ -72,8 +72,8 @@ func withState(ctx context.Context) (context.Context, *reqState) {
 }
 
 // stateOf returns the reqState of ctx, or a throwaway one so callers never
-// need a nil check (calls from outside our endpoints, e.g. the authorize
-// endpoint of package oidc).
+// need a nil check (calls from outside our endpoints and the authorize
+// seam of authorize.go).
 func stateOf(ctx context.Context) *reqState {
 	if st, ok := ctx.Value(reqStateKey{}).(*reqState); ok {
 		return st

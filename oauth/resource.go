@@ -62,7 +62,8 @@ func clientAudience(c fosite.Client) []string {
 // resources replace the requested audience. It returns the registered APIs
 // (nil when no resource was asked for), for the consent page. `audience`
 // and `resource` together are refused: which one would win is not obvious.
-func (h *Handler) AuthorizeResources(ctx context.Context, ar fosite.AuthorizeRequester) ([]storage.Resource, error) {
+func (h *Handler) AuthorizeResources(ctx context.Context, a *AuthorizeRequest) ([]storage.Resource, error) {
+	ar := a.ar
 	uris := ar.GetRequestForm()[ParamResource]
 	if len(uris) == 0 {
 		return nil, nil

@@ -38,9 +38,9 @@ func (t AccessToken) HasScope(s string) bool {
 // a database outage into "invalid token": a store failure is returned as
 // an error that is not ErrInactiveToken (the caller answers 503).
 func (h *Handler) VerifyAccessToken(ctx context.Context, token string) (AccessToken, error) {
-	ctx = WithRequestState(ctx)
-	use, ar, err := h.provider.IntrospectToken(ctx, token, fosite.AccessToken, h.NewSession("", "", ""))
-	if serr := StoreFailure(ctx); serr != nil {
+	ctx, st := withState(ctx)
+	use, ar, err := h.provider.IntrospectToken(ctx, token, fosite.AccessToken, newSession("", "", ""))
+	if serr := st.storeFailure(); serr != nil {
 		return AccessToken{}, fmt.Errorf("oauth: verify access token: %w", serr)
 	}
 	// IntrospectToken falls back to other token kinds: only an access

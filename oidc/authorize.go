@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/ory/fosite"
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
@@ -22,7 +21,7 @@ import (
 
 // authzRequest is one pass through the authorization endpoint.
 type authzRequest struct {
-	ar     fosite.AuthorizeRequester
+	ar     *oauth.AuthorizeRequest
 	client storage.Client
 	prompt []string
 	// flow is set when the browser came back from login or consent.
@@ -38,7 +37,7 @@ func (a *authzRequest) hasPrompt(p string) bool { return slices.Contains(a.promp
 // resumes one after the login or consent page.
 func (h *Handler) authorize(c *gin.Context) {
 	w, r := c.Writer, c.Request
-	ctx := oauth.WithRequestState(r.Context())
+	ctx := r.Context()
 	if h.refuseRepeated(ctx, w, r) {
 		return
 	}
@@ -60,7 +59,7 @@ func (h *Handler) authorize(c *gin.Context) {
 		// redirect_uri or scope.
 		r = replayRequest(ctx, r, freq.Query)
 	}
-	ar, err := h.provider.NewAuthorizeRequest(ctx, r)
+	ar, err := h.oauth.ParseAuthorizeRequest(ctx, r)
 	if err != nil {
 		h.authorizeError(ctx, w, r, ar, err)
 		return
@@ -78,23 +77,18 @@ func (h *Handler) authorize(c *gin.Context) {
 	}
 	// RFC 9126 §5/§6: PAR required for everyone or for this client. A
 	// resumed flow replays a request validated when it was new.
-	if a.handle == "" && !oauth.IsPushedRequest(r.Form) && h.oauth.RequiresPushedRequest(ar.GetClient()) {
-		h.authorizeError(ctx, w, r, ar, fosite.ErrInvalidRequest.WithHint(
+	if a.handle == "" && !oauth.IsPushedRequest(r.Form) && h.oauth.RequiresPushedRequest(ar.Client()) {
+		h.authorizeError(ctx, w, r, ar, oauth.ErrInvalidRequest.WithHint(
 			"Pushed authorization requests are required: send the request to the pushed_authorization_request_endpoint first."))
 		return
 	}
-	cl, ok := ar.GetClient().(*oauth.Client)
-	if !ok {
-		h.serverError(w, r, fmt.Errorf("oidc: client is %T", ar.GetClient()))
-		return
-	}
-	a.client = cl.Record()
+	a.client = ar.Client()
 	if a.flow != nil && a.flow.ClientID != a.client.ID {
 		ui.Error(w, http.StatusBadRequest, "This sign-in request is not valid",
 			"Go back to the application and start signing in again.", "invalid_flow")
 		return
 	}
-	a.prompt = strings.Fields(ar.GetRequestForm().Get("prompt"))
+	a.prompt = strings.Fields(ar.Form().Get("prompt"))
 	if a.flow == nil {
 		h.start(ctx, w, r, a)
 		return
@@ -127,9 +121,9 @@ func (h *Handler) refuseRepeated(ctx context.Context, w http.ResponseWriter, r *
 	if err := r.ParseMultipartForm(maxAuthorizeBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		// Answered here: a second parse by fosite would see the partly
 		// filled form and not fail again.
-		h.authorizeError(ctx, w, r, nil, fosite.ErrInvalidRequest.
+		h.authorizeError(ctx, w, r, nil, oauth.ErrInvalidRequest.
 			WithHint("Unable to parse HTTP body, make sure to send a properly formatted form request body.").
-			WithWrap(err).WithDebug(err.Error()))
+			WithCause(err))
 		return true
 	}
 	var repeated []string
@@ -141,7 +135,7 @@ func (h *Handler) refuseRepeated(ctx context.Context, w http.ResponseWriter, r *
 	if len(repeated) == 0 {
 		return false
 	}
-	refusal := fosite.ErrInvalidRequest.WithHintf("Parameters must not be included more than once: %s.", strings.Join(repeated, ", "))
+	refusal := oauth.ErrInvalidRequest.WithHintf("Parameters must not be included more than once: %s.", strings.Join(repeated, ", "))
 	if slices.Contains(repeated, "client_id") || slices.Contains(repeated, "redirect_uri") {
 		h.authorizeError(ctx, w, r, nil, refusal)
 		return true
@@ -150,7 +144,7 @@ func (h *Handler) refuseRepeated(ctx context.Context, w http.ResponseWriter, r *
 	// given the request without the repeated parameters, so it never picks
 	// one of their values — and a repeated state is not echoed. Its own
 	// verdict on the rest is not needed: the request is refused anyway.
-	ar, _ := h.provider.NewAuthorizeRequest(ctx, withoutParams(ctx, r, repeated))
+	ar, _ := h.oauth.ParseAuthorizeRequest(ctx, withoutParams(ctx, r, repeated))
 	h.authorizeError(ctx, w, r, ar, refusal)
 	return true
 }
@@ -188,34 +182,34 @@ func replayRequest(ctx context.Context, r *http.Request, query string) *http.Req
 // validation: the code flow only, query responses only, and PKCE S256
 // (RFC 9700 §2.1.1; fosite checks the challenge only when issuing the
 // code, after the user has signed in — too late to fail).
-func (h *Handler) checkPolicy(ar fosite.AuthorizeRequester) error {
-	if !ar.GetResponseTypes().ExactOne("code") {
-		return fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+func (h *Handler) checkPolicy(ar *oauth.AuthorizeRequest) error {
+	if rt := ar.ResponseTypes(); len(rt) != 1 || rt[0] != "code" {
+		return oauth.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
 	}
-	if rm := ar.GetResponseMode(); rm != fosite.ResponseModeQuery && rm != fosite.ResponseModeDefault {
-		return fosite.ErrUnsupportedResponseMode.WithHint("Only response_mode=query is supported.")
+	if rm := ar.ResponseMode(); rm != "query" && rm != "" {
+		return oauth.ErrUnsupportedResponseMode.WithHint("Only response_mode=query is supported.")
 	}
-	form := ar.GetRequestForm()
+	form := ar.Form()
 	prompt := strings.Fields(form.Get("prompt"))
 	for _, p := range prompt {
 		// select_account is accepted and ignored: there is one account
 		// per browser session.
 		if p != "none" && p != "login" && p != "consent" && p != "select_account" {
-			return fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value %q.", p)
+			return oauth.ErrInvalidRequest.WithHintf("Unsupported prompt value %q.", p)
 		}
 	}
 	if slices.Contains(prompt, "none") && len(prompt) > 1 {
 		// OIDC Core §3.1.2.1: none must stand alone.
-		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+		return oauth.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
 	}
 	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
 	switch {
 	case challenge == "" && method != "":
-		return fosite.ErrInvalidRequest.WithHint("code_challenge_method was given without code_challenge.")
-	case challenge == "" && ar.GetClient().IsPublic():
-		return fosite.ErrInvalidRequest.WithHint("Public clients must use PKCE (code_challenge with code_challenge_method=S256).")
+		return oauth.ErrInvalidRequest.WithHint("code_challenge_method was given without code_challenge.")
+	case challenge == "" && ar.PublicClient():
+		return oauth.ErrInvalidRequest.WithHint("Public clients must use PKCE (code_challenge with code_challenge_method=S256).")
 	case challenge != "" && method != "S256":
-		return fosite.ErrInvalidRequest.WithHint("code_challenge_method must be S256; plain is not accepted.")
+		return oauth.ErrInvalidRequest.WithHint("code_challenge_method must be S256; plain is not accepted.")
 	}
 	return nil
 }
@@ -229,10 +223,10 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		h.serverError(w, r, err)
 		return
 	}
-	forceLogin := a.hasPrompt("login") || tooOld(ls, a.ar.GetRequestForm().Get("max_age"), now)
+	forceLogin := a.hasPrompt("login") || tooOld(ls, a.ar.Form().Get("max_age"), now)
 	if user == nil || forceLogin {
 		if a.hasPrompt("none") {
-			h.authorizeError(ctx, w, r, a.ar, fosite.ErrLoginRequired.WithHint("The user is not signed in (prompt=none)."))
+			h.authorizeError(ctx, w, r, a.ar, oauth.ErrLoginRequired.WithHint("The user is not signed in (prompt=none)."))
 			return
 		}
 		h.newFlow(ctx, w, r, a, session.FlowLogin, storage.LoginSession{})
@@ -242,7 +236,7 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		// Step-up (SPEC part two): signed in with one factor, the request
 		// needs two — the login pages ask only for the missing one.
 		if a.hasPrompt("none") {
-			h.authorizeError(ctx, w, r, a.ar, errUnmetAuthentication.WithHint("A second factor is needed and prompt=none forbids asking for it."))
+			h.authorizeError(ctx, w, r, a.ar, oauth.ErrUnmetAuthentication.WithHint("A second factor is needed and prompt=none forbids asking for it."))
 			return
 		}
 		h.newFlow(ctx, w, r, a, session.FlowStepUp, ls)
@@ -251,7 +245,7 @@ func (h *Handler) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	granted, ok := h.rememberedConsent(ctx, a, user.ID)
 	if !ok {
 		if a.hasPrompt("none") {
-			h.authorizeError(ctx, w, r, a.ar, fosite.ErrConsentRequired.WithHint("The user has not consented to this request (prompt=none)."))
+			h.authorizeError(ctx, w, r, a.ar, oauth.ErrConsentRequired.WithHint("The user has not consented to this request (prompt=none)."))
 			return
 		}
 		h.newFlow(ctx, w, r, a, session.FlowConsent, ls)
@@ -298,7 +292,7 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if !h.claimFlow(ctx, w, r, a) {
 			return
 		}
-		h.authorizeError(ctx, w, r, a.ar, errUnmetAuthentication.WithHint("The sign-in did not use two factors."))
+		h.authorizeError(ctx, w, r, a.ar, oauth.ErrUnmetAuthentication.WithHint("The sign-in did not use two factors."))
 		return
 	}
 	// The original request time: prompt=login and max_age are judged
@@ -309,7 +303,7 @@ func (h *Handler) resume(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if !h.claimFlow(ctx, w, r, a) {
 			return
 		}
-		h.authorizeError(ctx, w, r, a.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+		h.authorizeError(ctx, w, r, a.ar, oauth.ErrAccessDenied.WithHint("The user denied the request."))
 		return
 	case session.FlowConsented:
 		if !h.claimFlow(ctx, w, r, a) {
@@ -371,11 +365,11 @@ func (h *Handler) newFlow(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return
 	}
 	now := h.sessions.Now()
-	form := a.ar.GetRequestForm()
+	form := a.ar.Form()
 	req := session.FlowRequest{
 		Query:     form.Encode(),
-		Scopes:    slices.Clone([]string(a.ar.GetRequestedScopes())),
-		Audience:  slices.Clone([]string(a.ar.GetRequestedAudience())),
+		Scopes:    a.ar.RequestedScopes(),
+		Audience:  a.ar.RequestedAudience(),
 		LoginHint: form.Get("login_hint"),
 		MFA:       h.needsMFA(a),
 	}
@@ -427,16 +421,7 @@ func (h *Handler) currentUser(ctx context.Context, r *http.Request) (storage.Log
 // needsMFA reports whether the request needs two factors: SESAME_MFA,
 // the client's RequireMFA, or acr_values asking for urn:sesame:acr:mfa.
 func (h *Handler) needsMFA(a *authzRequest) bool {
-	return h.mfa.Needed(a.client, a.ar.GetRequestForm().Get("acr_values"))
-}
-
-// errUnmetAuthentication is OpenID Connect Core Unmet Authentication
-// Requirements 1.0 §2: the request asked for an authentication the
-// sign-in did not deliver.
-var errUnmetAuthentication = &fosite.RFC6749Error{
-	ErrorField:       "unmet_authentication_requirements",
-	DescriptionField: "The authorization server could not meet the authentication requirements of the request.",
-	CodeField:        http.StatusBadRequest,
+	return h.mfa.Needed(a.client, a.ar.Form().Get("acr_values"))
 }
 
 // tooOld reports whether max_age (OIDC Core §3.1.2.1) demands a new
@@ -457,7 +442,7 @@ func tooOld(ls storage.LoginSession, maxAge string, now time.Time) bool {
 // remembered consent covers every requested scope and audience (and
 // prompt=consent does not demand the page).
 func (h *Handler) rememberedConsent(ctx context.Context, a *authzRequest, userID string) ([]string, bool) {
-	requested := []string(a.ar.GetRequestedScopes())
+	requested := a.ar.RequestedScopes()
 	if a.hasPrompt("consent") {
 		return nil, false
 	}
@@ -476,7 +461,7 @@ func (h *Handler) rememberedConsent(ctx context.Context, a *authzRequest, userID
 			return nil, false
 		}
 	}
-	for _, aud := range a.ar.GetRequestedAudience() {
+	for _, aud := range a.ar.RequestedAudience() {
 		if !slices.Contains(c.Audience, aud) {
 			return nil, false
 		}
@@ -487,30 +472,21 @@ func (h *Handler) rememberedConsent(ctx context.Context, a *authzRequest, userID
 // finish issues the authorization code and redirects to the client.
 func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authzRequest, u storage.User, ls storage.LoginSession, granted []string, requestedAt time.Time) {
 	ar := a.ar
-	for _, s := range granted {
-		if ar.GetRequestedScopes().Has(s) {
-			ar.GrantScope(s)
-		}
-	}
-	for _, aud := range audienceFor(ar) {
-		ar.GrantAudience(aud)
-	}
-	groups, err := h.oauth.GroupsFor(ctx, u.ID, ar.GetGrantedScopes())
+	ar.Grant(granted, audienceFor(a))
+	scopes := ar.GrantedScopes()
+	groups, err := h.oauth.GroupsFor(ctx, u.ID, scopes)
 	if err != nil {
 		h.log.ErrorContext(ctx, "oidc: load the user's groups", "err", err)
-		h.authorizeError(ctx, w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+		h.authorizeError(ctx, w, r, ar, oauth.ErrTemporarilyUnavailable.WithCause(err))
 		return
 	}
-	sess := h.newSession(u, ls, a.client.ID, []string(ar.GetGrantedScopes()), groups, requestedAt)
-	resp, err := h.provider.NewAuthorizeResponse(ctx, ar, sess)
+	resp, err := h.oauth.IssueCode(ctx, ar, h.grant(u, ls, a.client.ID, scopes, groups, requestedAt))
 	if err != nil {
 		h.authorizeError(ctx, w, r, ar, err)
 		return
 	}
-	// RFC 9207: tell the client which issuer answered (mix-up defence).
-	resp.AddParameter("iss", h.issuer)
 	ui.SetHeaders(w)
-	h.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+	h.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
 func seeOther(w http.ResponseWriter, r *http.Request, location string) {

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ory/fosite"
-
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
@@ -41,50 +39,33 @@ func userClaims(u storage.User, scopes []string, groups []string) map[string]any
 	return c
 }
 
-// newSession builds the fosite session of an authorization: who signed
-// in, when, how, in which login session, and the ID-token claims the
-// granted scopes allow. requestedAt is when the authorization request was
-// first received; fosite compares it with auth_time for prompt=login and
-// max_age, so both are cut to whole seconds, as they appear in tokens.
-func (h *Handler) newSession(u storage.User, ls storage.LoginSession, clientID string, granted, groups []string, requestedAt time.Time) *oauth.Session {
-	s := h.oauth.NewSession(u.ID, u.Username, clientID)
-	s.LoginSessionID = ls.ID
-	cl := s.IDTokenClaims()
-	cl.Subject = u.ID
-	cl.AuthTime = ls.AuthTime.UTC().Truncate(time.Second)
-	cl.RequestedAt = requestedAt.UTC().Truncate(time.Second)
+// grant says who authorized the request and how: what the code, its
+// tokens and the ID token carry. requestedAt is when the authorization
+// request was first received (fosite compares it with auth_time for
+// prompt=login and max_age).
+func (h *Handler) grant(u storage.User, ls storage.LoginSession, clientID string, granted, groups []string, requestedAt time.Time) oauth.AuthorizeGrant {
+	g := oauth.AuthorizeGrant{
+		UserID: u.ID, Username: u.Username, LoginSessionID: ls.ID,
+		AuthTime: ls.AuthTime, RequestedAt: requestedAt,
+		Claims: userClaims(u, granted, groups), Groups: groups,
+	}
 	if len(ls.AMR) > 0 {
-		cl.AuthenticationMethodsReferences = slices.Clone(ls.AMR)
-		// acr and amr of the sign-in also go into JWT access tokens and
-		// introspection (SPEC part two), so an API can demand two factors.
-		cl.AuthenticationContextClassReference = app.ACRFor(ls.AMR)
-		s.SetAuthentication(ls.AMR, cl.AuthenticationContextClassReference)
+		g.AMR, g.ACR = ls.AMR, app.ACRFor(ls.AMR)
 	}
-	if cl.Extra == nil {
-		cl.Extra = map[string]any{}
-	}
-	cl.Extra["sid"] = session.SID(ls)
-	cl.Extra["azp"] = clientID
-	for k, v := range userClaims(u, granted, groups) {
-		if k != "sub" {
-			cl.Extra[k] = v
-		}
-	}
-	if slices.Contains(granted, oauth.ScopeGroups) {
-		s.SetGroups(groups) // the JWT access token's claim too
-	}
-	return s
+	g.Claims["sid"] = session.SID(ls)
+	g.Claims["azp"] = clientID
+	return g
 }
 
 // audienceFor implements SPEC's aud rule: the audiences requested (fosite
 // has checked each is allowed for the client), else the client's
 // registered audiences, else the client id.
-func audienceFor(ar fosite.AuthorizeRequester) []string {
-	if req := ar.GetRequestedAudience(); len(req) > 0 {
+func audienceFor(a *authzRequest) []string {
+	if req := a.ar.RequestedAudience(); len(req) > 0 {
 		return req
 	}
-	if c, ok := ar.GetClient().(*oauth.Client); ok && len(c.Record().Audience) > 0 {
-		return c.Record().Audience
+	if len(a.client.Audience) > 0 {
+		return a.client.Audience
 	}
-	return []string{ar.GetClient().GetID()}
+	return []string{a.client.ID}
 }

@@ -1,11 +1,12 @@
 // Package oidc owns the browser-facing half of the protocol: the
 // authorization endpoint (GET|POST /oauth2/authorize, code flow only), the
-// ID-token claims it puts into the fosite session, the UserInfo endpoint
+// ID-token claims of the grant it hands to oauth, the UserInfo endpoint
 // and RP-initiated logout (/oauth2/logout), plus the discovery entries of
 // those endpoints.
 //
-// The authorization endpoint validates a request with the fosite provider
-// of package oauth, then hands the browser to the login and consent pages
+// The authorization endpoint validates a request through package oauth's
+// narrow seam (oauth.ParseAuthorizeRequest, IssueCode, AuthorizeFailure;
+// it never imports fosite), then hands the browser to the login and consent pages
 // of package web through a storage.AuthFlow and 303 redirects
 // (internal/session defines the flow states), and finishes the flow when
 // the browser comes back with ?flow=.

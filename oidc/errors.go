@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/ory/fosite"
-
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/web/ui"
 )
@@ -16,38 +14,27 @@ import (
 // unregistered redirect URI — gets an HTML page and never a redirect, so
 // the endpoint cannot be used as an open redirector. Redirects carry state
 // and iss (RFC 9207) and use 303.
-func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
-	if serr := oauth.StoreFailure(ctx); serr != nil {
+func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar *oauth.AuthorizeRequest, err error) {
+	f := h.oauth.AuthorizeFailure(ar, err)
+	if f.Unavailable != nil {
 		ref := ui.Error(w, http.StatusServiceUnavailable, "error.unavailable.heading", "error.unavailable.advice",
 			"temporarily_unavailable")
-		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "ref", ref, "err", serr)
+		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "ref", ref, "err", f.Unavailable)
 		return
 	}
-	rfc := fosite.ErrorToRFC6749Error(err)
-	if ar == nil || !ar.IsRedirectURIValid() || ar.GetRedirectURI() == nil {
-		status := rfc.CodeField
+	if f.RedirectTo == nil {
+		status := f.Status
 		if status < 400 {
 			status = http.StatusBadRequest
 		}
-		heading, advice := plainAuthorizeError(rfc.ErrorField)
-		ref := ui.Error(w, status, heading, advice, rfc.ErrorField)
+		heading, advice := plainAuthorizeError(f.Code)
+		ref := ui.Error(w, status, heading, advice, f.Code)
 		h.log.InfoContext(ctx, "oidc: authorization request refused", "ref", ref,
-			"error", rfc.ErrorField, "description", rfc.DescriptionField, "hint", rfc.HintField)
+			"error", f.Code, "description", f.Description, "hint", f.Hint)
 		return
 	}
-	u := *ar.GetRedirectURI()
-	u.Fragment = ""
-	q := u.Query()
-	for k, vs := range rfc.ToValues() {
-		q[k] = vs
-	}
-	if s := ar.GetState(); s != "" {
-		q.Set("state", s)
-	}
-	q.Set("iss", h.issuer)
-	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", u.String())
+	w.Header().Set("Location", f.RedirectTo.String())
 	w.WriteHeader(http.StatusSeeOther)
 }
 
@@ -58,14 +45,13 @@ func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *
 func plainAuthorizeError(code string) (heading, advice string) {
 	// Message keys of web/ui/messages/*.json.
 	switch code {
-	case fosite.ErrInvalidClient.ErrorField:
+	case "invalid_client":
 		return "error.unknown_app.heading", "error.unknown_app.advice"
-	case fosite.ErrInvalidRequest.ErrorField, fosite.ErrInvalidRequestURI.ErrorField:
+	case "invalid_request", "invalid_request_uri":
 		return "error.bad_link.heading", "error.bad_link.advice"
-	case fosite.ErrUnauthorizedClient.ErrorField, fosite.ErrUnsupportedResponseType.ErrorField,
-		fosite.ErrInvalidScope.ErrorField:
+	case "unauthorized_client", "unsupported_response_type", "invalid_scope":
 		return "error.not_allowed.heading", "error.not_allowed.advice"
-	case fosite.ErrServerError.ErrorField, fosite.ErrTemporarilyUnavailable.ErrorField:
+	case "server_error", "temporarily_unavailable":
 		return "error.server.heading", "error.server.advice"
 	}
 	return "error.generic.heading", "error.generic.advice"

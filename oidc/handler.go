@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/ory/fosite"
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
@@ -46,7 +45,6 @@ type Deps struct {
 // Handler serves the authorization, userinfo and logout endpoints.
 type Handler struct {
 	oauth    *oauth.Handler
-	provider fosite.OAuth2Provider
 	store    storage.Store
 	sessions *session.Manager
 	keys     *keys.Manager
@@ -83,7 +81,6 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{
 		oauth:    d.OAuth,
-		provider: d.OAuth.Provider(),
 		store:    d.Store,
 		sessions: d.Sessions,
 		keys:     d.Keys,

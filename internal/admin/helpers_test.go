@@ -145,26 +145,21 @@ func (e *env) ccToken(id, sec string, scopes ...string) string {
 // the real one, is not available to this package): it approves every
 // requested scope for the user named by test_user.
 func (e *env) testAuthorize(c *gin.Context) {
-	ctx := oauth.WithRequestState(c.Request.Context())
-	p := e.oauth.Provider()
-	ar, err := p.NewAuthorizeRequest(ctx, c.Request)
+	ctx := c.Request.Context()
+	a, err := e.oauth.ParseAuthorizeRequest(ctx, c.Request)
 	if err != nil {
-		p.WriteAuthorizeError(ctx, c.Writer, ar, err)
+		c.String(http.StatusBadRequest, "%v", err)
 		return
 	}
-	for _, s := range ar.GetRequestedScopes() {
-		ar.GrantScope(s)
-	}
+	a.Grant(a.RequestedScopes(), nil)
 	user := c.Query("test_user")
-	sess := e.oauth.NewSession(user, user, ar.GetClient().GetID())
-	sess.IDTokenClaims().AuthTime = time.Now().UTC()
-	sess.IDTokenClaims().RequestedAt = time.Now().UTC()
-	resp, err := p.NewAuthorizeResponse(ctx, ar, sess)
+	now := time.Now()
+	resp, err := e.oauth.IssueCode(ctx, a, oauth.AuthorizeGrant{UserID: user, Username: user, AuthTime: now, RequestedAt: now})
 	if err != nil {
-		p.WriteAuthorizeError(ctx, c.Writer, ar, err)
+		c.String(http.StatusBadRequest, "%v", err)
 		return
 	}
-	p.WriteAuthorizeResponse(ctx, c.Writer, ar, resp)
+	e.oauth.WriteAuthorizeResponse(ctx, c.Writer, a, resp)
 }
 
 // response is one HTTP answer.
