@@ -90,12 +90,13 @@ func (c Config) Validate() error {
 
 // CounterWindow is how long a failure counter can still count toward a
 // lock after its last failure: an account counter restarts after
-// ResetAfter and an IP counter after IPWindow of quiet, so one idle longer
-// than both (and not locked) acts exactly like a missing one. The janitor
+// ResetAfter, an IP counter after IPWindow of quiet and a rate counter
+// (Limiter) after at most MaxRateWindow, so one idle longer than all three
+// (and not locked) acts exactly like a missing one. The janitor
 // deletes counters only past this window
 // (storage.ThrottleStore.DeleteStaleCounters).
 func (c Config) CounterWindow() time.Duration {
-	return max(c.ResetAfter, c.IPWindow)
+	return max(c.ResetAfter, c.IPWindow, MaxRateWindow)
 }
 
 // Guard applies the brute-force policy. It is safe for concurrent use and
@@ -215,26 +216,13 @@ func (g *Guard) failAccount(ctx context.Context, key, ip, userAgent string) erro
 	return g.lock(ctx, c, now.Add(g.lockFor(c.Failures)), ip, userAgent)
 }
 
-// failIP counts a failure from one IP in a fixed window of IPWindow. The
-// store only restarts a counter after a quiet period, so a window whose
-// first failure is IPWindow old or more is restarted here; a concurrent
-// restart by another instance can lose a few counts, which only makes the
-// limit slightly more lenient.
+// failIP counts a failure from one IP in a fixed window of IPWindow
+// (countInWindow).
 func (g *Guard) failIP(ctx context.Context, key, ip, userAgent string) error {
 	now := g.now()
-	windowStart := now.Add(-g.cfg.IPWindow)
-	c, err := g.store.RecordFailure(ctx, key, now, windowStart)
+	c, err := countInWindow(ctx, g.store, key, now, g.cfg.IPWindow)
 	if err != nil {
 		return fmt.Errorf("throttle: record failure of ip: %w", err)
-	}
-	lockedNow := c.LockedUntil != nil && c.LockedUntil.After(now)
-	if !c.FirstAt.After(windowStart) && !lockedNow {
-		if err := g.store.ResetFailures(ctx, key); err != nil {
-			return fmt.Errorf("throttle: restart ip window: %w", err)
-		}
-		if c, err = g.store.RecordFailure(ctx, key, now, windowStart); err != nil {
-			return fmt.Errorf("throttle: record failure of ip: %w", err)
-		}
 	}
 	if c.Failures < g.cfg.IPMaxFailures {
 		return nil

@@ -403,6 +403,7 @@ func TestCounterWindowIsTheLongerReset(t *testing.T) {
 	}{
 		{"account reset longer", 12 * time.Hour, 5 * time.Minute, 12 * time.Hour},
 		{"IP window longer", time.Minute, time.Hour, time.Hour},
+		{"rate window longer", time.Minute, time.Minute, throttle.MaxRateWindow},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := throttle.DefaultConfig()
