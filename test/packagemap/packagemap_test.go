@@ -48,7 +48,8 @@ var packageMap = map[string]rule{
 	"internal/mail":         {may: []string{"storage"}, foundations: true},
 	"internal/mfa":          {may: []string{"internal/secret", "storage"}},
 	"internal/upstream/...": {may: []string{"internal/httpx", "storage"}, foundations: true},
-	"internal/demo":         {may: []string{"internal/secret", "web/ui"}}, // the demo RP renders with the UI's templates
+	"internal/demo":         {may: []string{"internal/secret", "web/ui"}},                  // the demo RP renders with the UI's templates
+	"internal/cimd":         {may: []string{"internal/app", "storage"}, foundations: true}, // metadata-document clients pass app.ValidateClient
 	"internal/bench/...":    {},
 	"internal/...":          {may: []string{"storage"}, foundations: true}, // any other helper is a foundation
 	"oauth/...":             {may: []string{"internal/app", "storage"}, foundations: true},
