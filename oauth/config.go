@@ -79,6 +79,10 @@ type Config struct {
 	// authorization requests through PAR (RFC 9126 §5); a client may
 	// require it for itself alone.
 	RequirePushedAuthorizationRequests bool
+	// RequireVerifiedEmail: the password grant refuses a user whose email
+	// is not verified (SESAME_REQUIRE_VERIFIED_EMAIL; the rule is
+	// app.Passwords'). Only used when Deps.Passwords is nil.
+	RequireVerifiedEmail bool
 
 	// ExtraDiscovery are metadata entries of endpoints mounted by other
 	// packages (authorization_endpoint, userinfo_endpoint,

@@ -114,7 +114,8 @@ func New(d Deps) (*Handler, error) {
 	}
 
 	if d.Passwords == nil {
-		d.Passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger)
+		d.Passwords = app.NewPasswords(d.Store, d.Throttle, d.PasswordParams, d.Logger).
+			WithRequireVerifiedEmail(d.Config.RequireVerifiedEmail)
 	}
 	h.adapter = &fositeStore{
 		s: d.Store, ring: d.Ring, cfg: &h.cfg, passwords: d.Passwords,

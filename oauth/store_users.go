@@ -33,6 +33,14 @@ func (f *fositeStore) Authenticate(ctx context.Context, name, pw string) (string
 	case errors.Is(err, app.ErrInvalidCredentials):
 		f.auditEvent(ctx, ev)
 		return "", fosite.ErrNotFound.WithDebug("invalid credentials")
+	case errors.Is(err, app.ErrEmailUnverified):
+		var ue *app.UnverifiedError
+		if errors.As(err, &ue) {
+			ev.Actor, ev.UserID = "user:"+ue.UserID, ue.UserID
+		}
+		ev.Details["reason"] = "email not verified"
+		f.auditEvent(ctx, ev)
+		return "", err
 	case err != nil:
 		stateOf(ctx).failStore(err)
 		return "", err

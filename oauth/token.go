@@ -206,6 +206,12 @@ func (h *Handler) correctError(ctx context.Context, st *reqState, err error) err
 	if errors.Is(err, errSecondFactorRequired) {
 		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("This account signs in with a second factor; use the authorization code flow.")
 	}
+	if errors.Is(err, app.ErrEmailUnverified) {
+		// Only after the right password (app.Passwords), so the hint
+		// tells a stranger nothing.
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The account's email address is not verified yet: open the link that was mailed, or ask for a new one at " +
+			strings.TrimRight(h.cfg.Issuer, "/") + app.PathResendVerification + ".")
+	}
 	if st.lostRace() {
 		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The grant was used by a concurrent request.")
 	}

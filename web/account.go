@@ -220,7 +220,7 @@ func (h *Handler) accountPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
-	if _, err := h.checkPassword(w, r, u.Username, current); err != nil {
+	if _, err := h.checkPassword(w, r, u.Username, current, true); err != nil {
 		if errors.Is(err, errLocked) {
 			h.renderAccount(w, r, http.StatusTooManyRequests, s, u, "", throttle.Message)
 			return

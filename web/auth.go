@@ -22,10 +22,11 @@ var errLocked = app.ErrLocked
 // lock, dummy hash, Disabled, rehash) for a form post and adds what only
 // HTTP knows: the client address, Retry-After on a lock, the audit event
 // of a failed attempt.
-func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string) (storage.User, error) {
+// reauth: a signed-in user confirms their password (app.PasswordAttempt).
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string, reauth bool) (storage.User, error) {
 	ctx := r.Context()
 	u, err := h.passwords.Verify(ctx, app.PasswordAttempt{
-		Username: username, Password: pw, IP: clientIP(r), UserAgent: r.UserAgent(),
+		Username: username, Password: pw, IP: clientIP(r), UserAgent: r.UserAgent(), Reauth: reauth,
 	})
 	var le *app.LockedError
 	switch {

@@ -134,7 +134,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := r.PostFormValue("username")
-	u, err := h.checkPassword(w, r, username, r.PostFormValue("password"))
+	u, err := h.checkPassword(w, r, username, r.PostFormValue("password"), false)
 	if errors.Is(err, errLocked) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, t, username, throttle.Message)
 		return

@@ -126,7 +126,7 @@ func (e *env) open(ctx context.Context) (*app.Service, error) {
 	// client caches are told over Postgres NOTIFY; SQLite: 5 s cache TTL).
 	e.svc = app.New(server.AnnounceClientWrites(e.store, e.logger), ring, password.Params{
 		MemoryKiB: e.cfg.Argon2MemoryKiB, Iterations: e.cfg.Argon2Iterations, Parallelism: e.cfg.Argon2Parallelism,
-	}, nil).WithPasswordMinLength(e.cfg.PasswordMinLength)
+	}, nil).WithPasswordMinLength(e.cfg.PasswordMinLength).WithAccounts(server.AccountSettings(e.cfg))
 	return e.svc, nil
 }
 

@@ -105,7 +105,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	st := auditOriginStore{d.Store}
 	return &Handler{
-		svc:    app.New(st, d.Ring, d.App.PasswordParams(), d.Now).WithPasswordMinLength(d.App.PasswordMinLength()),
+		svc:    d.App.WithStore(st),
 		store:  st,
 		keys:   d.Keys,
 		tokens: d.Tokens,

@@ -88,18 +88,8 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileEdit) (ProfileRes
 		if _, err := s.store.DeleteUserLinkTokens(ctx, u.ID, storage.LinkChangeEmail); err != nil {
 			return fmt.Errorf("supersede email changes: %w", err)
 		}
-		token, err := secret.RandomToken(linkTokenBytes)
-		if err != nil {
-			return err
-		}
 		now := s.clock()
-		if err := s.store.CreateLinkToken(ctx, storage.LinkToken{
-			Hash: secret.HashToken(token), Purpose: storage.LinkChangeEmail, UserID: u.ID, Email: email,
-			CreatedAt: now, ExpiresAt: now.Add(lifetime),
-		}); err != nil {
-			return fmt.Errorf("create link token: %w", err)
-		}
-		link, err := withToken(in.ConfirmURL, token)
+		link, err := s.issueLink(ctx, storage.LinkChangeEmail, u.ID, email, in.ConfirmURL, lifetime)
 		if err != nil {
 			return err
 		}
@@ -145,17 +135,11 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileEdit) (ProfileRes
 // old state). ErrLinkInvalid for any link that is not usable.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (storage.User, error) {
 	var out storage.User
-	if token == "" || len(token) > 200 {
-		return out, ErrLinkInvalid
-	}
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		now := s.clock()
-		t, err := s.store.UseLinkToken(ctx, secret.HashToken(token), storage.LinkChangeEmail, now)
-		if errors.Is(err, storage.ErrNotFound) {
-			return ErrLinkInvalid
-		}
+		t, err := s.spendLink(ctx, storage.LinkChangeEmail, token)
 		if err != nil {
-			return fmt.Errorf("use link token: %w", err)
+			return err
 		}
 		u, err := s.store.GetUser(ctx, t.UserID)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
@@ -193,13 +177,63 @@ func (s *Service) enqueue(ctx context.Context, m mail.Message, now time.Time) er
 	return s.audit(ctx, "system", "mail.queued", "", "", map[string]string{"mail_id": rec.ID, "recipient": rec.Recipient})
 }
 
-func withToken(base, token string) (string, error) {
+// issueLink is the one way a mailed link is made: a fresh 256-bit token,
+// stored only as its hash, bound to purpose, userID ("" for an
+// invitation) and the address email it is sent to, expiring after
+// lifetime; it returns base with ?token=. It runs in the caller's
+// transaction, beside the enqueue of the mail that carries it.
+func (s *Service) issueLink(ctx context.Context, purpose, userID, email, base string, lifetime time.Duration) (string, error) {
+	token, err := secret.RandomToken(linkTokenBytes)
+	if err != nil {
+		return "", err
+	}
+	link, err := withParam(base, linkParam(purpose), token)
+	if err != nil {
+		return "", err
+	}
+	now := s.clock()
+	if err := s.store.CreateLinkToken(ctx, storage.LinkToken{
+		Hash: secret.HashToken(token), Purpose: purpose, UserID: userID, Email: email,
+		CreatedAt: now, ExpiresAt: now.Add(lifetime),
+	}); err != nil {
+		return "", fmt.Errorf("create link token: %w", err)
+	}
+	return link, nil
+}
+
+// spendLink marks the link token of purpose used (inside the caller's
+// transaction) and returns it; ErrLinkInvalid for an empty, over-long,
+// unknown, used, expired or foreign-purpose token.
+func (s *Service) spendLink(ctx context.Context, purpose, token string) (storage.LinkToken, error) {
+	if token == "" || len(token) > 200 {
+		return storage.LinkToken{}, ErrLinkInvalid
+	}
+	t, err := s.store.UseLinkToken(ctx, secret.HashToken(token), purpose, s.clock())
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.LinkToken{}, ErrLinkInvalid
+	}
+	if err != nil {
+		return storage.LinkToken{}, fmt.Errorf("use link token: %w", err)
+	}
+	return t, nil
+}
+
+// linkParam is the query parameter a link carries its token in: the
+// invitation is /signup?invite=…, every other link ?token=….
+func linkParam(purpose string) string {
+	if purpose == storage.LinkInvitation {
+		return InviteParam
+	}
+	return "token"
+}
+
+func withParam(base, param, token string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || !u.IsAbs() {
 		return "", fmt.Errorf("app: confirmation URL %q is not absolute", base)
 	}
 	q := u.Query()
-	q.Set("token", token)
+	q.Set(param, token)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

@@ -266,7 +266,7 @@ func (f *Factors) checkCode(ctx context.Context, userID, code string) (method, d
 func (f *Factors) Reauthenticate(ctx context.Context, u storage.User, password, code string, c Client) error {
 	switch {
 	case password != "":
-		got, err := f.passwords.Verify(ctx, PasswordAttempt{Username: u.Username, Password: password, IP: c.IP, UserAgent: c.UserAgent})
+		got, err := f.passwords.Verify(ctx, PasswordAttempt{Username: u.Username, Password: password, IP: c.IP, UserAgent: c.UserAgent, Reauth: true})
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,26 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 type PasswordAttempt struct {
 	Username, Password string
 	IP, UserAgent      string
+	// Reauth: a signed-in user confirms their password (account page,
+	// second-factor changes). The sign-in rules beyond the password
+	// itself (a verified email, WithRequireVerifiedEmail) do not apply.
+	Reauth bool
 }
+
+// ErrEmailUnverified is wrapped by the *UnverifiedError Verify returns
+// for a right password of a user whose email is not verified yet while
+// SESAME_REQUIRE_VERIFIED_EMAIL is on.
+var ErrEmailUnverified = errors.New("sign-in needs a verified email address")
+
+// UnverifiedError is a sign-in refused until the user verifies Email. It
+// is returned only after the password was right, so it tells nothing to
+// someone who does not know the password.
+type UnverifiedError struct {
+	UserID, Email string
+}
+
+func (e *UnverifiedError) Error() string { return ErrEmailUnverified.Error() }
+func (e *UnverifiedError) Unwrap() error { return ErrEmailUnverified }
 
 // passwordStore is what Passwords needs from the store.
 type passwordStore interface {
@@ -58,6 +77,18 @@ type Passwords struct {
 	guard  *throttle.Guard // nil: no brute-force protection
 	params password.Params
 	log    *slog.Logger
+	// requireVerified: SESAME_REQUIRE_VERIFIED_EMAIL.
+	requireVerified bool
+}
+
+// WithRequireVerifiedEmail makes sign-in (not Reauth) refuse a user
+// whose email address is set and not verified, with an *UnverifiedError
+// (SESAME_REQUIRE_VERIFIED_EMAIL). A user without any address (made by an
+// operator without --email) has nothing to verify and is not refused.
+// Call it before use.
+func (p *Passwords) WithRequireVerifiedEmail(on bool) *Passwords {
+	p.requireVerified = on
+	return p
 }
 
 // NewPasswords builds the password check. guard may be nil (no
@@ -97,7 +128,7 @@ func (p *Passwords) Verify(ctx context.Context, a PasswordAttempt) (storage.User
 	var u storage.User
 	err := p.guarded(ctx, name, a, func(ctx context.Context) error {
 		var err error
-		u, err = p.verify(ctx, name, pw)
+		u, err = p.verify(ctx, name, pw, a.Reauth)
 		return err
 	})
 	if err != nil {
@@ -185,7 +216,7 @@ func (p *Passwords) wait(ctx context.Context, d time.Duration) error {
 
 // verify is the check itself, with exactly one argon2id computation on
 // every path that fails.
-func (p *Passwords) verify(ctx context.Context, name, pw string) (storage.User, error) {
+func (p *Passwords) verify(ctx context.Context, name, pw string, reauth bool) (storage.User, error) {
 	if name == "" || pw == "" || len(pw) > password.MaxLength {
 		password.VerifyDummy(pw, p.params)
 		return storage.User{}, ErrInvalidCredentials
@@ -217,6 +248,12 @@ func (p *Passwords) verify(ctx context.Context, name, pw string) (storage.User, 
 	}
 	if password.NeedsRehash(u.PasswordHash, p.params) {
 		p.rehash(ctx, u.ID, u.PasswordHash, pw)
+	}
+	if p.requireVerified && !reauth && u.Email != "" && !u.EmailVerified {
+		// After the password: only someone who knew it learns that the
+		// address is unverified. Not a failure for the guard, and no
+		// sign-in to record.
+		return storage.User{}, &UnverifiedError{UserID: u.ID, Email: u.Email}
 	}
 	p.recordLogin(ctx, &u)
 	return u, nil

@@ -18,6 +18,8 @@ type Service struct {
 	now   func() time.Time
 	// minPassword is the password policy's minimum length (CheckPassword).
 	minPassword int
+	// accounts are the self-service account settings (signup.go).
+	accounts AccountSettings
 }
 
 // New builds a Service. now may be nil (time.Now).
@@ -26,6 +28,14 @@ func New(store storage.Store, ring *secret.Keyring, pw password.Params, now func
 		now = time.Now
 	}
 	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength}
+}
+
+// WithStore returns a copy of s, with every setting, on another store (the
+// admin API's wrapper that stamps audit events with the caller).
+func (s *Service) WithStore(st storage.Store) *Service {
+	c := *s
+	c.store = st
+	return &c
 }
 
 // PasswordParams are the argon2id parameters new hashes use.

@@ -106,6 +106,7 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			ExtraDiscovery:        discoveryExtras(cfg.Issuer),
 			// RFC 9126 §5 (SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS).
 			RequirePushedAuthorizationRequests: cfg.RequirePushedAuthorizationRequests,
+			RequireVerifiedEmail:               cfg.RequireVerifiedEmail,
 		},
 		Store:    store,
 		Keys:     km,
@@ -175,7 +176,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	}
 	// Second factors (SPEC part two): one password check and one guard
 	// shared by the login form and the second step.
-	passwords := app.NewPasswords(s.Store, f.throttle, s.passwordParams(), s.Logger)
+	passwords := app.NewPasswords(s.Store, f.throttle, s.passwordParams(), s.Logger).WithRequireVerifiedEmail(cfg.RequireVerifiedEmail)
 	mfaService, err := mfa.New(s.Store, s.Ring, cfg.RPID(), s.now)
 	if err != nil {
 		return nil, fmt.Errorf("second factors: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/mail"
 )
@@ -67,5 +68,16 @@ func (s *Server) runMail(ctx context.Context, wg *sync.WaitGroup) {
 func (s *Server) mailQueued() {
 	if s.mailWorker != nil {
 		s.mailWorker.Wake()
+	}
+}
+
+// AccountSettings are the self-service account settings of the use cases
+// (sign-up mode, link lifetimes, the issuer links are absolute to, and
+// whether mail can be delivered), the same for the server and the CLI.
+func AccountSettings(cfg config.Config) app.AccountSettings {
+	return app.AccountSettings{
+		Issuer: cfg.Issuer, Signup: cfg.Signup,
+		VerifyLifetime: cfg.VerifyLinkLifetime, InviteLifetime: cfg.InviteLinkLifetime,
+		MailOff: cfg.MailDelivery() == config.MailOff,
 	}
 }

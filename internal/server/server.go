@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// the client at once (ops_clients.go).
 	s.App = app.New(s.announceClientWrites(s.Store), s.Ring, password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
-	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength)
+	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength).WithAccounts(AccountSettings(cfg))
 
 	// 4. First-start demo data (SQLite only).
 	if err := s.bootstrapDemo(ctx); err != nil {
