@@ -49,8 +49,11 @@ type Deps struct {
 	// OpenRegistration lets anyone register a client without an initial
 	// access token (SESAME_OPEN_REGISTRATION, default off).
 	OpenRegistration bool
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// RegistrationAudiences is the audience given to every client
+	// registered through RFC 7591 (SESAME_REGISTRATION_AUDIENCES).
+	RegistrationAudiences []string
+	Logger                *slog.Logger
+	Now                   func() time.Time
 	// Upstreams probes the configured sign-in providers for GET
 	// /admin/upstreams (nil: none configured).
 	Upstreams func(ctx context.Context) []app.UpstreamStatus
@@ -65,6 +68,7 @@ type Handler struct {
 	ring   *secret.Keyring
 	issuer string
 	open   bool
+	regAud []string // Deps.RegistrationAudiences
 	log    *slog.Logger
 	now    func() time.Time
 	cursor cursorSigner
@@ -112,6 +116,7 @@ func New(d Deps) (*Handler, error) {
 		ring:   d.Ring,
 		issuer: issuer,
 		open:   d.OpenRegistration,
+		regAud: d.RegistrationAudiences,
 		log:    d.Logger.With("component", "admin"),
 		now:    d.Now,
 		cursor: cursorSigner{key: d.Ring.Derive("admin-list-cursor")},

@@ -285,6 +285,10 @@ func (h *Handler) register(c *gin.Context) {
 		}
 		spec := m.spec()
 		spec.RegistrationTokenHash = secret.HashToken(regToken)
+		// RFC 7591 has no metadata for the APIs a client may call; the
+		// operator names them (an MCP client that registers itself may
+		// then ask for an MCP server with resource=, RFC 8707).
+		spec.Audience = slices.Clone(h.regAud)
 		cl, clientSecret, err = h.svc.CreateClient(ctx, actorRegistration, spec)
 		return err
 	})

@@ -77,6 +77,11 @@ type Config struct {
 
 	AutoMigrate      bool
 	OpenRegistration bool
+	// RegistrationAudiences (comma-separated resource URIs) become the
+	// audience of every client registered through RFC 7591, so a
+	// self-registered client (an MCP client) may ask for those APIs with
+	// `resource`; RegistrationAudienceList parses it.
+	RegistrationAudiences string
 	// RequirePushedAuthorizationRequests: every authorization request
 	// must come through PAR (RFC 9126).
 	RequirePushedAuthorizationRequests bool
@@ -310,6 +315,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateProtection(); err != nil {
+		return err
+	}
+	if err := c.validateRegistrationAudiences(); err != nil {
 		return err
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
@@ -605,6 +613,30 @@ func (c Config) checkRPID() error {
 	host, rp := strings.ToLower(u.Hostname()), strings.ToLower(c.WebAuthnRPID)
 	if host != rp && !strings.HasSuffix(host, "."+rp) {
 		return fmt.Errorf("invalid SESAME_WEBAUTHN_RP_ID %q: must be the issuer's host %q or a suffix of it", c.WebAuthnRPID, host)
+	}
+	return nil
+}
+
+// RegistrationAudienceList is SESAME_REGISTRATION_AUDIENCES as a list.
+func (c *Config) RegistrationAudienceList() []string {
+	var out []string
+	for _, p := range strings.Split(c.RegistrationAudiences, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validateRegistrationAudiences checks the shape of each URI (RFC 8707
+// §2: absolute, no fragment); whether it is a registered API is decided
+// per request, as for any client's audience.
+func (c *Config) validateRegistrationAudiences() error {
+	for _, a := range c.RegistrationAudienceList() {
+		u, err := url.Parse(a)
+		if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || strings.Contains(a, "#") || u.RawQuery != "" {
+			return fmt.Errorf("invalid SESAME_REGISTRATION_AUDIENCES %q: %q is not an absolute URI without query or fragment", c.RegistrationAudiences, a)
+		}
 	}
 	return nil
 }

@@ -175,6 +175,8 @@ var settings = []Setting{
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Env: "SESAME_OPEN_REGISTRATION", Default: "false", Usage: "allow dynamic client registration without an initial access token",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.OpenRegistration })},
+	{Env: "SESAME_REGISTRATION_AUDIENCES", Default: "", Usage: "comma-separated URIs of registered APIs (sesame resources) that every dynamically registered client may ask for with resource= (MCP clients register themselves; empty: none)",
+		Kind: KindString, set: str(func(c *Config) *string { return &c.RegistrationAudiences })},
 	{Env: "SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", Default: "false", Usage: "every client must push its authorization requests to /oauth2/par first (RFC 9126); a client may require it for itself alone",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.RequirePushedAuthorizationRequests })},
 	{Env: "SESAME_DEMO", Default: "true", Usage: "on first start of an empty SQLite store, create a demo user and client and print them",

@@ -216,7 +216,8 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	f.admin, err = admin.New(admin.Deps{
 		App: s.App, Store: s.Store, Keys: f.keys, Tokens: admin.OAuthVerifier{OAuth: f.oauth},
 		Ring: s.Ring, Issuer: cfg.Issuer, OpenRegistration: cfg.OpenRegistration,
-		Logger: s.Logger, Now: s.now,
+		RegistrationAudiences: cfg.RegistrationAudienceList(),
+		Logger:                s.Logger, Now: s.now,
 		Upstreams: func(ctx context.Context) []app.UpstreamStatus { return checkUpstreams(ctx, f.upstreams) },
 	})
 	if err != nil {
