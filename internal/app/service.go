@@ -7,6 +7,7 @@ import (
 
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -20,6 +21,10 @@ type Service struct {
 	minPassword int
 	// accounts are the self-service account settings (signup.go).
 	accounts AccountSettings
+	// limiter and mailLimits bound self-service mail (limits.go); nil
+	// limiter: no limits.
+	limiter    *throttle.Limiter
+	mailLimits MailLimits
 }
 
 // New builds a Service. now may be nil (time.Now).
@@ -27,7 +32,7 @@ func New(store storage.Store, ring *secret.Keyring, pw password.Params, now func
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength}
+	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength, mailLimits: DefaultMailLimits}
 }
 
 // WithStore returns a copy of s, with every setting, on another store (the

@@ -169,23 +169,30 @@ func (s *Service) changePassword(ctx context.Context, actor, idOrUsername, pw, e
 		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		// Re-read inside the transaction: a sign-in may have rehashed
-		// the old password meanwhile.
-		u, err := s.store.GetUser(ctx, u.ID)
-		if err != nil {
-			return mapNotFound(err, "user", idOrUsername)
-		}
-		u.PasswordHash = hash
-		u.UpdatedAt = s.clock()
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return fmt.Errorf("update user: %w", mapNotFound(err, "user", idOrUsername))
-		}
-		n, err := s.revokeUser(ctx, u.ID, "password changed")
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, actor, event, "", u.ID, map[string]string{"grants_revoked": fmt.Sprint(n)})
+		_, err := s.storePassword(ctx, actor, u.ID, hash, event)
+		return err
 	})
+}
+
+// storePassword is the one write of a new password hash (set, change,
+// reset), inside the caller's transaction: the user is re-read (a sign-in
+// may have rehashed the old password meanwhile), the hash replaced, every
+// session and grant of the user revoked, and event audited.
+func (s *Service) storePassword(ctx context.Context, actor, userID, hash, event string) (storage.User, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return u, mapNotFound(err, "user", userID)
+	}
+	u.PasswordHash = hash
+	u.UpdatedAt = s.clock()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return u, fmt.Errorf("update user: %w", mapNotFound(err, "user", userID))
+	}
+	n, err := s.revokeUser(ctx, u.ID, "password changed")
+	if err != nil {
+		return u, err
+	}
+	return u, s.audit(ctx, actor, event, "", u.ID, map[string]string{"grants_revoked": fmt.Sprint(n)})
 }
 
 // DisableUser stops a user from logging in and revokes their login

@@ -21,6 +21,7 @@ import (
 	"github.com/sesameauth/sesame/internal/mail"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/dial"
 	"github.com/sesameauth/sesame/web/ui"
@@ -125,7 +126,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// the client at once (ops_clients.go).
 	s.App = app.New(s.announceClientWrites(s.Store), s.Ring, password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
-	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength).WithAccounts(AccountSettings(cfg))
+	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength).WithAccounts(AccountSettings(cfg)).
+		// Forgot-password and sign-up mail, limited per address and recipient.
+		WithLimiter(throttle.NewLimiter(s.Store, s.now), app.MailLimits{})
 
 	// 4. First-start demo data (SQLite only).
 	if err := s.bootstrapDemo(ctx); err != nil {
