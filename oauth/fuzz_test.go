@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
@@ -59,8 +60,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 	const clientSecret = "fuzz-client-secret"
 	now := time.Now().UTC()
 	if err := store.CreateClient(ctx, storage.Client{ID: "fuzz", SecretHash: ring.HashClientSecret(clientSecret),
-		TokenEndpointAuthMethod: "client_secret_basic", GrantTypes: []string{"client_credentials", "password", "refresh_token", "authorization_code"},
-		Scopes: []string{"openid", "offline_access", "api"}, RedirectURIs: []string{"https://c.example.com/cb"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		TokenEndpointAuthMethod: "client_secret_basic", GrantTypes: []string{"client_credentials", "password", "refresh_token", "authorization_code", app.TokenExchangeGrantType},
+		TokenExchangeAudiences: []string{"urn:a"}, Scopes: []string{"openid", "offline_access", "api"}, RedirectURIs: []string{"https://c.example.com/cb"}, CreatedAt: now, UpdatedAt: now}); err != nil {
 		f.Fatal(err)
 	}
 	hash, err := password.Hash("pw", testPasswordParams)
@@ -81,6 +82,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{form, "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c", "", ""},
 		{form, "grant_type=client_credentials&client_id=fuzz&client_secret=" + clientSecret, "", ""},
 		{form, "grant_type=urn:ietf:params:oauth:grant-type:device_code", "fuzz", clientSecret},
+		{form, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=sesame_at_x.y&subject_token_type=urn:ietf:params:oauth:token-type:access_token&audience=urn:a&scope=api", "fuzz", clientSecret},
+		{form, "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=a.b.c&subject_token_type=urn:ietf:params:oauth:token-type:jwt&actor_token=a.b.c&actor_token_type=urn:ietf:params:oauth:token-type:jwt&resource=https%3A%2F%2Fx", "fuzz", clientSecret},
 		{form, "grant_type=%zz", "fuzz", "x"},
 		{form, "grant_type=client_credentials&grant_type=password", "fuzz", clientSecret},
 		{form, "", "", ""},

@@ -169,6 +169,8 @@ func New(d Deps) (*Handler, error) {
 	h.fcfg.TokenEndpointHandlers = append(fosite.TokenEndpointHandlers{grantTypeCheck{}}, h.fcfg.TokenEndpointHandlers...)
 	// RFC 8628: our own grant handler beside fosite's (device.go).
 	h.fcfg.TokenEndpointHandlers = append(h.fcfg.TokenEndpointHandlers, deviceGrantHandler{h: h})
+	// RFC 8693: token exchange, likewise (exchange.go).
+	h.fcfg.TokenEndpointHandlers = append(h.fcfg.TokenEndpointHandlers, exchangeGrantHandler{h: h})
 	doc, err := h.buildDiscovery()
 	if err != nil {
 		return nil, err

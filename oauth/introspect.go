@@ -28,6 +28,8 @@ type introspection struct {
 	Groups    []string `json:"groups,omitempty"`
 	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// Act is the actor of a delegated token (RFC 8693 §4.1).
+	Act *Actor `json:"act,omitempty"`
 	// How the user signed in (SPEC part two), for resource servers that
 	// demand two factors.
 	AMR []string `json:"amr,omitempty"`
@@ -107,6 +109,7 @@ func (h *Handler) introspect(c *gin.Context) {
 		Iss:      h.cfg.Issuer,
 		TokenUse: string(tu),
 		Groups:   sess.Groups(),
+		Act:      sess.Act,
 	}
 	resp.AMR, resp.ACR = sess.Authentication()
 	if !ar.GetRequestedAt().IsZero() {

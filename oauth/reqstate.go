@@ -55,6 +55,8 @@ type reqState struct {
 	// dpopJKT is the key thumbprint of this token request's verified DPoP
 	// proof (dpop.go), "" without one.
 	dpopJKT string
+	// exchanged is what a token exchange request checked (exchange.go).
+	exchanged *exchangeRequest
 }
 
 // presentedJWT is a verified JWT access token seen by this request.

@@ -99,8 +99,8 @@ func (h *Handler) tokenResources(ctx context.Context, ar fosite.AccessRequester,
 	// the response that issued it; each response decides anew.
 	s.AccessAudience = nil
 	uris := ar.GetRequestForm()[ParamResource]
-	if len(uris) == 0 {
-		return nil
+	if len(uris) == 0 || ar.GetGrantTypes().ExactOne(app.TokenExchangeGrantType) {
+		return nil // token exchange has its own audience policy (exchange.go)
 	}
 	if ar.GetRequestForm().Get("audience") != "" {
 		return fosite.ErrInvalidRequest.WithHint("Send either resource or audience, not both.")

@@ -36,6 +36,9 @@ type Session struct {
 	// some of the grant's audiences (RFC 8707 §2.2, resource.go); empty
 	// means the whole granted audience.
 	AccessAudience []string `json:"at_aud,omitempty"`
+	// Act is the actor of a token issued by delegation (RFC 8693 §4.1,
+	// exchange.go), nil otherwise.
+	Act *Actor `json:"act,omitempty"`
 	// Extra holds additional claims for JWT access tokens (set by the
 	// authorize side); reserved claim names are ignored.
 	Extra map[string]any `json:"extra,omitempty"`
@@ -77,6 +80,7 @@ func (s *Session) SetSubject(subject string) {
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
 	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true, "cnf": true,
+	claimAct: true,
 }
 
 // claimGrantID names the grant of a JWT access token (a fosite request id:
@@ -107,6 +111,9 @@ func (s *Session) GetJWTClaims() jwt.JWTClaimsContainer {
 	if s.DPoPJKT != "" {
 		extra["cnf"] = map[string]any{"jkt": s.DPoPJKT} // RFC 9449 §6.1
 	}
+	if s.Act != nil {
+		extra[claimAct] = s.Act // RFC 8693 §4.1
+	}
 	return &jwt.JWTClaims{
 		Subject: s.GetSubject(),
 		JTI:     s.AccessTokenJTI,
@@ -133,6 +140,7 @@ func (s *Session) Clone() fosite.Session {
 	if s.Extra != nil {
 		c.Extra = deepcopy.Copy(s.Extra).(map[string]any)
 	}
+	c.Act = s.Act.clone()
 	return &c
 }
 

@@ -32,7 +32,7 @@ import (
 var jwtStandardClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
 	"jti": true, "client_id": true, "scope": true, "scp": true, claimGrantID: true,
-	"preferred_username": true, "cnf": true,
+	"preferred_username": true, "cnf": true, claimAct: true,
 }
 
 // getJWTAccessSession rebuilds the request of a rowless JWT access token.
@@ -89,6 +89,7 @@ func (f *fositeStore) getJWTAccessSession(ctx context.Context, token string, ses
 	s.SetExpiresAt(fosite.AccessToken, exp)
 	s.verifiedJWT = token
 	s.DPoPJKT = cnfJKT(claims["cnf"])
+	s.Act = actorFromClaim(claims[claimAct], 0)
 	for k, v := range claims {
 		if !jwtStandardClaims[k] {
 			if s.Extra == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
 )
@@ -42,7 +43,7 @@ func (f *fositeStore) ensureGrant(ctx context.Context, r fosite.Requester, exp t
 		// These grants get a fresh request id on every token request, so
 		// CreateGrant below always creates the row with exp already set:
 		// no second write.
-		fresh := gt == "client_credentials" || gt == "password"
+		fresh := gt == "client_credentials" || gt == "password" || gt == app.TokenExchangeGrantType
 		g := storage.Grant{
 			RequestID: id, ClientID: r.GetClient().GetID(), Subject: sess.GetSubject(),
 			SessionID: sess.LoginSessionID, GrantType: gt,

@@ -19,7 +19,7 @@ import (
 )
 
 // supportedGrantTypes are the grants the token endpoint serves.
-var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "password", app.DeviceGrantType}
+var supportedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "password", app.DeviceGrantType, app.TokenExchangeGrantType}
 
 // token is POST /oauth2/token (RFC 6749 §3.2).
 func (h *Handler) token(c *gin.Context) {
@@ -168,6 +168,8 @@ func checkTokenForm(r *http.Request) error {
 		"refresh_token":      {"refresh_token"},
 		"password":           {"username", "password"},
 		app.DeviceGrantType:  {"device_code"},
+		// RFC 8693 §2.1 (the *_type parameters are checked by exchange.go).
+		app.TokenExchangeGrantType: {"subject_token"},
 	}[form.Get("grant_type")]
 	for _, p := range required {
 		if form.Get(p) == "" {

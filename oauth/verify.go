@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ory/fosite"
 )
@@ -24,6 +25,17 @@ type AccessToken struct {
 	// DPoPJKT is the thumbprint of the key the token is bound to (RFC 9449
 	// cnf.jkt), "" for a bearer token.
 	DPoPJKT string
+	// Username is the user's name ("" for a client's own token).
+	Username string
+	// Audience is the token's aud.
+	Audience []string
+	// ExpiresAt is when the token stops being active.
+	ExpiresAt time.Time
+	// AMR and ACR say how the user signed in (nil, "" when unknown).
+	AMR []string
+	ACR string
+	// Act is the actor of a delegated token (RFC 8693 §4.1), nil if none.
+	Act *Actor
 }
 
 // HasScope reports whether the token was granted scope s.
@@ -48,12 +60,17 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, token string) (AccessTo
 	if err != nil || use != fosite.AccessToken || ar == nil {
 		return AccessToken{}, ErrInactiveToken
 	}
-	t := AccessToken{ClientID: ar.GetClient().GetID(), Scopes: append([]string(nil), ar.GetGrantedScopes()...)}
+	t := AccessToken{ClientID: ar.GetClient().GetID(), Scopes: append([]string(nil), ar.GetGrantedScopes()...),
+		Audience: append([]string(nil), ar.GetGrantedAudience()...)}
 	if s := ar.GetSession(); s != nil {
 		t.Subject = s.GetSubject()
+		t.Username = s.GetUsername()
+		t.ExpiresAt = s.GetExpiresAt(fosite.AccessToken)
 	}
 	if s, ok := ar.GetSession().(*Session); ok {
 		t.DPoPJKT = s.DPoPJKT
+		t.AMR, t.ACR = s.Authentication()
+		t.Act = s.Act.clone()
 	}
 	return t, nil
 }

@@ -148,7 +148,7 @@ func (c *mailQueueCollector) Collect(ch chan<- prometheus.Metric) {
 // grantTypes are the grant_type label values; anything else is "other",
 // so a client cannot create series at will.
 var grantTypes = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true, "password": true,
-	"urn:ietf:params:oauth:grant-type:device_code": true}
+	"urn:ietf:params:oauth:grant-type:device_code": true, "urn:ietf:params:oauth:grant-type:token-exchange": true}
 
 func grantLabel(gt string) string {
 	if grantTypes[gt] {
