@@ -107,7 +107,7 @@ func (c *Client) GetAudience() fosite.Arguments {
 // defaultAudience is the aud of an access token when none was requested:
 // the registered audiences, else the client id (never empty).
 func (c *Client) defaultAudience() []string {
-	if len(c.c.Audience) > 0 {
+	if len(c.c.Audience) > 0 && !c.c.FromMetadataDocument() {
 		return slices.Clone(c.c.Audience)
 	}
 	return []string{c.c.ID}

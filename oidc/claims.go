@@ -64,7 +64,7 @@ func audienceFor(a *authzRequest) []string {
 	if req := a.ar.RequestedAudience(); len(req) > 0 {
 		return req
 	}
-	if len(a.client.Audience) > 0 {
+	if len(a.client.Audience) > 0 && !a.client.FromMetadataDocument() {
 		return a.client.Audience
 	}
 	return []string{a.client.ID}

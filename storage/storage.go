@@ -11,6 +11,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -125,6 +126,13 @@ type Client struct {
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }
+
+// FromMetadataDocument reports a client resolved from a client ID
+// metadata document (internal/cimd): its id is a URL, which a registered
+// client's id ([A-Za-z0-9._~-]) can never be. Such a client is never
+// stored; nobody vouched for its name or logo, and it may ask for every
+// registered API, so its Audience lists them all and is not its default.
+func (c Client) FromMetadataDocument() bool { return strings.Contains(c.ID, "://") }
 
 // TokenKind names what a TokenRecord is. Each kind is its own key space.
 type TokenKind string

@@ -31,6 +31,9 @@ type consentData struct {
 	// Unverified marks a client that registered itself (RFC 7591): its
 	// name and logo are its own claims, nobody here checked them.
 	Unverified bool
+	// DocumentHost is the host of a client identified by a metadata
+	// document (its client_id URL): the one fact about it that is known.
+	DocumentHost string
 	// Remember is the checkbox's default: on only for clients an
 	// administrator registered.
 	Remember bool
@@ -128,10 +131,24 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 
 		Initial:      initial(name),
 		RedirectHost: redirectHost(t.req.Query, t.client.RedirectURIs),
-		Unverified:   t.client.RegistrationTokenHash != "",
-		Remember:     t.client.RegistrationTokenHash == "",
+		Unverified:   t.client.RegistrationTokenHash != "" || t.client.FromMetadataDocument(),
+		Remember:     t.client.RegistrationTokenHash == "" && !t.client.FromMetadataDocument(),
+		DocumentHost: documentHost(t.client),
 		SwitchURL:    switchAccountURL(t.req.Query),
 	})
+}
+
+// documentHost is the host of a metadata-document client's URL, "" for
+// registered clients.
+func documentHost(c storage.Client) string {
+	if !c.FromMetadataDocument() {
+		return ""
+	}
+	u, err := url.Parse(c.ID)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 // initial is the first letter of name, upper case, for the logo fallback.

@@ -107,7 +107,7 @@ func (h *Handler) deviceSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		h.renderDevice(w, r, http.StatusOK, deviceData{
 			Confirm: true, UserCode: req.UserCode, ClientName: name, LogoURI: safeURL(req.Client.LogoURI),
-			Initial: initial(name), Unverified: req.Client.RegistrationTokenHash != "",
+			Initial: initial(name), Unverified: req.Client.RegistrationTokenHash != "" || req.Client.FromMetadataDocument(),
 			Username: u.Username, Scopes: h.scopes.describeAll(req.Scopes),
 		})
 		return

@@ -85,9 +85,12 @@ type Config struct {
 	// RequirePushedAuthorizationRequests: every authorization request
 	// must come through PAR (RFC 9126).
 	RequirePushedAuthorizationRequests bool
-	Demo                               bool
-	ShutdownTimeout                    time.Duration
-	ShutdownDelay                      time.Duration // serve on with /readyz 503 before draining
+	// ClientIDMetadataDocuments: a client_id that is an https URL is
+	// resolved by fetching its metadata document (internal/cimd).
+	ClientIDMetadataDocuments bool
+	Demo                      bool
+	ShutdownTimeout           time.Duration
+	ShutdownDelay             time.Duration // serve on with /readyz 503 before draining
 
 	TrustedProxies        string // comma-separated IPs/CIDRs
 	RateLimitEnabled      bool

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sesameauth/sesame/internal/admin"
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/cimd"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/demo"
 	"github.com/sesameauth/sesame/internal/mfa"
@@ -103,7 +104,7 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			AccessTokenFormat:     cfg.AccessTokenFormat,
 			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
-			ExtraDiscovery:        discoveryExtras(cfg.Issuer),
+			ExtraDiscovery:        discoveryExtras(cfg),
 			// RFC 9126 §5 (SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS).
 			RequirePushedAuthorizationRequests: cfg.RequirePushedAuthorizationRequests,
 			RequireVerifiedEmail:               cfg.RequireVerifiedEmail,
@@ -137,7 +138,13 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	if s.ops != nil && s.ops.metrics != nil {
 		f.throttle.OnRefused(s.ops.metrics.AuthRefused)
 	}
-	core, err := newCore(ctx, cfg, s.Store, s.Ring, s.Logger, s.now, f.throttle)
+	// Client ID metadata documents: the protocol handlers and the pages
+	// look clients up through a store that resolves URL client ids.
+	clients := s.Store
+	if cfg.ClientIDMetadataDocuments {
+		clients = cimd.Wrap(s.Store, cimd.New(cimd.Options{AllowLoopback: s.cimdLoopback, Now: s.now, Logger: s.Logger}))
+	}
+	core, err := newCore(ctx, cfg, clients, s.Ring, s.Logger, s.now, f.throttle)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +158,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	}
 	policy := app.MFAPolicy{Required: cfg.MFA == "required"}
 	f.oidc, err = oidc.New(oidc.Deps{
-		OAuth: f.oauth, Store: s.Store, Sessions: f.sessions, Keys: f.keys,
+		OAuth: f.oauth, Store: clients, Sessions: f.sessions, Keys: f.keys,
 		Issuer: cfg.Issuer, Logger: s.Logger, UpstreamIDs: upstreamIDs, MFA: policy,
 	})
 	if err != nil {
@@ -196,7 +203,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		return nil, fmt.Errorf("second factors: %w", err)
 	}
 	f.web, err = web.New(web.Deps{
-		App: s.App, Store: s.Store, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
+		App: s.App, Store: clients, Sessions: f.sessions, Issuer: cfg.Issuer, Logger: s.Logger,
 		PasswordParams: s.passwordParams(), Throttle: f.throttle,
 		ScopeDescriptions: scopeTexts, Upstreams: f.upstreams,
 		// RFC 8628 verification page; wrong user codes count in the guard.
@@ -228,11 +235,12 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 
 // discoveryExtras are the endpoints mounted besides oauth's own, for the
 // discovery documents: only what is really served is advertised.
-func discoveryExtras(issuer string) map[string]any {
-	m := oidc.DiscoveryExtras(issuer)
-	for k, v := range admin.DiscoveryExtras(issuer) {
+func discoveryExtras(cfg config.Config) map[string]any {
+	m := oidc.DiscoveryExtras(cfg.Issuer)
+	for k, v := range admin.DiscoveryExtras(cfg.Issuer) {
 		m[k] = v
 	}
+	m["client_id_metadata_document_supported"] = cfg.ClientIDMetadataDocuments
 	return m
 }
 

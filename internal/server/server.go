@@ -42,6 +42,9 @@ type Server struct {
 	// timeout; tests inject one).
 	upstreamHTTP *http.Client
 	now          func() time.Time
+	// cimdLoopback lets client ID metadata documents be fetched over
+	// http from loopback (tests only; WithCIMDLoopbackForTests).
+	cimdLoopback bool
 	tls          *tls.Config
 	features     *features
 	mailWorker   *mail.Worker // nil without SESAME_SMTP_URL (mail.go)
@@ -69,6 +72,13 @@ func WithUpstreamHTTPClient(c *http.Client) Option { return func(s *Server) { s.
 
 // WithMailInterval sets how often the mail worker polls the queue (tests).
 func WithMailInterval(d time.Duration) Option { return func(s *Server) { s.mailInterval = d } }
+
+// WithCIMDLoopbackForTests lets the server fetch client ID metadata
+// documents (and jwks_uri) over http or https from loopback addresses, so
+// that a test can serve them from httptest on 127.0.0.1. For tests only:
+// it is deliberately not a setting; private and link-local addresses stay
+// refused.
+func WithCIMDLoopbackForTests() Option { return func(s *Server) { s.cimdLoopback = true } }
 
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
