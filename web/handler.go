@@ -142,6 +142,13 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/profile", h.protect(h.accountProfile))
 	r.POST("/account/sessions/revoke", h.protect(h.accountRevokeSession))
 	r.GET(PathConfirmEmail, gin.WrapF(h.confirmEmail))
+	// Sign-up and email verification (signup.go); /signup answers 404
+	// itself while SESAME_SIGNUP is off.
+	r.GET(app.PathSignup, gin.WrapF(h.signupPage))
+	r.POST(app.PathSignup, h.protect(h.signupSubmit))
+	r.GET(app.PathVerifyEmail, gin.WrapF(h.verifyEmail))
+	r.GET(app.PathResendVerification, gin.WrapF(h.resendPage))
+	r.POST(app.PathResendVerification, h.protect(h.resendSubmit))
 	if h.devices != nil {
 		r.GET(pathDevice, gin.WrapF(h.devicePage))
 		r.POST(pathDevice, h.protect(h.deviceSubmit))

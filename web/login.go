@@ -12,6 +12,10 @@ import (
 	"github.com/sesameauth/sesame/web/ui"
 )
 
+// msgUnverified is the login error of a right password for an account
+// whose email is not confirmed yet.
+const msgUnverified = "login.unverified"
+
 type loginData struct {
 	Action     string
 	CSRF       string
@@ -25,6 +29,10 @@ type loginData struct {
 	Directory string
 	// Passkey is "Sign in with a passkey" (nil: passkeys off).
 	Passkey *passkeyButton
+	// Signup is the "Create account" link ("" when sign-up is not open);
+	// Resend the "send a new confirmation link" one, shown with the error
+	// of a sign-in refused for an unverified email.
+	Signup, Resend string
 }
 
 // passkeyButton is where a passkey button's script starts and finishes
@@ -117,6 +125,10 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	}
 	d := loginData{
 		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client, Upstreams: buttons,
+		Signup: h.signupLink(),
+	}
+	if msg == msgUnverified {
+		d.Resend = app.PathResendVerification
 	}
 	if h.factors != nil && h.factors.MFA().PasskeysEnabled() {
 		d.Passkey = &passkeyButton{Begin: flowPath("/login/passkey/begin", t), Finish: flowPath("/login/passkey/finish", t)}
@@ -141,6 +153,12 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, errBadCredentials) {
 		h.renderLogin(w, r, http.StatusUnauthorized, t, username, "Incorrect username or password.")
+		return
+	}
+	if errors.Is(err, app.ErrEmailUnverified) {
+		// SESAME_REQUIRE_VERIFIED_EMAIL, told only after the right
+		// password (app.Passwords).
+		h.renderLogin(w, r, http.StatusForbidden, t, username, msgUnverified)
 		return
 	}
 	if err != nil {

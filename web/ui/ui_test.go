@@ -20,9 +20,10 @@ var samples = map[string]any{
 		Upstreams                                 []struct{ Name, URL string }
 		Directory                                 string
 		Passkey                                   *struct{ Begin, Finish string }
+		Signup, Resend                            string
 	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true,
 		[]struct{ Name, URL string }{{"Google", "/login/upstream/google?flow=x"}}, "",
-		&struct{ Begin, Finish string }{"/login/passkey/begin?flow=x", "/login/passkey/finish?flow=x"}},
+		&struct{ Begin, Finish string }{"/login/passkey/begin?flow=x", "/login/passkey/finish?flow=x"}, "/signup", ""},
 	"consent":  nil, // filled in the test (needs a slice of structs)
 	"account":  nil,
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
