@@ -65,7 +65,7 @@ func TestREADMEMatchesCode(t *testing.T) {
 	if !strings.Contains(readme, testCmd) || !strings.Contains(string(ci), testCmd) {
 		t.Errorf("README and .ci/run must both run %q", testCmd)
 	}
-	if !strings.Contains(readme, "go build -o sesame ./cmd/sesame") {
+	if !strings.Contains(readme, "go build -tags nomsgpack -o sesame ./cmd/sesame") {
 		t.Error("README lacks the install line")
 	}
 }

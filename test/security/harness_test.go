@@ -116,6 +116,13 @@ func start(t *testing.T, cfg config.Config, opts ...server.Option) *srv {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
 	t.Cleanup(func() {
+		// A transport that dialled for a request another connection then
+		// served keeps that connection unused; the server counts such a
+		// never-used connection as active for 5 s and Shutdown would wait
+		// on it. Close the clients' idle connections first.
+		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)

@@ -92,11 +92,11 @@ func TestEveryPageRendersWithoutInlineScriptOrStyle(t *testing.T) {
 		Action, CSRF, Username, ClientName, LogoURI, ClientURI, PolicyURI, TermsURI string
 		Scopes                                                                      []scope
 		APIs                                                                        []struct{ Name, URI string }
-		Initial, RedirectHost, SwitchURL                                            string
+		Initial, RedirectHost, SwitchURL, DocumentHost                              string
 		Unverified, Remember                                                        bool
 	}{"/consent?flow=x", "tok", "alice", "App", "https://example.com/logo.png", "https://example.com", "https://example.com/p", "https://example.com/t",
 		[]scope{{"openid", "Know who you are", "x"}}, []struct{ Name, URI string }{{"Orders API", "https://api.example.com"}},
-		"A", "app.example.com", "/oauth2/authorize?client_id=c&prompt=login", true, false}
+		"A", "app.example.com", "/oauth2/authorize?client_id=c&prompt=login", "app.example.com", true, false}
 	type identity struct{ UpstreamID, Subject, Provider, Account string }
 	samples["account"] = struct {
 		Username, Name, Email string
