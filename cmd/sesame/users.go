@@ -22,6 +22,7 @@ func newUsersCmd(e *env) *cobra.Command {
 		newUsersDisableCmd(e), newUsersEnableCmd(e), newUsersDeleteCmd(e),
 		newUsersUnlockCmd(e), // unlock.go
 		newUsersMFACmd(e),    // mfa.go
+		newUsersInviteCmd(e), // invite.go
 	)
 	return cmd
 }
