@@ -12,7 +12,6 @@ import (
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
-	"github.com/sesameauth/sesame/storage/dial"
 )
 
 type invitationJSON struct {
@@ -44,10 +43,7 @@ func (c *cli) databaseURL() string {
 func checkInvitation(t *testing.T, databaseURL, token string) (string, error) {
 	t.Helper()
 	ctx := context.Background()
-	st, _, err := dial.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, databaseURL)
 	defer st.Close()
 	ring, err := secret.New([]byte("invite-test-secret-0123456789abcdef0123456789"))
 	if err != nil {

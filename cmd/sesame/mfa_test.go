@@ -8,7 +8,6 @@ import (
 
 	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
-	"github.com/sesameauth/sesame/storage/dial"
 )
 
 // seedFactors gives userID a confirmed TOTP factor, a passkey and
@@ -17,10 +16,7 @@ import (
 func seedFactors(t *testing.T, databaseURL, userID string) {
 	t.Helper()
 	ctx := context.Background()
-	st, _, err := dial.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, databaseURL)
 	defer st.Close()
 	now := time.Now()
 	for _, f := range []storage.Factor{

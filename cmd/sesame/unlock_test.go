@@ -17,10 +17,7 @@ import (
 func lockKey(t *testing.T, databaseURL, key string) {
 	t.Helper()
 	ctx := context.Background()
-	st, _, err := dial.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, databaseURL)
 	defer st.Close()
 	now := time.Now()
 	if _, err := st.RecordFailure(ctx, key, now, now.Add(-time.Hour)); err != nil {
@@ -34,12 +31,9 @@ func lockKey(t *testing.T, databaseURL, key string) {
 func counterExists(t *testing.T, databaseURL, key string) bool {
 	t.Helper()
 	ctx := context.Background()
-	st, _, err := dial.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, databaseURL)
 	defer st.Close()
-	_, err = st.GetFailures(ctx, key)
+	_, err := st.GetFailures(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false
 	}
@@ -89,4 +83,15 @@ func TestUnlockUsersAndClients(t *testing.T) {
 			t.Errorf("event %+v: want actor cli and the unlocked key", ev)
 		}
 	}
+}
+
+// openStore opens the CLI's database for a test to seed or inspect it; the
+// caller closes it (before the next CLI run, which opens it too).
+func openStore(t *testing.T, databaseURL string) storage.Store {
+	t.Helper()
+	st, _, err := dial.Open(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
