@@ -149,6 +149,11 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.GET(app.PathVerifyEmail, gin.WrapF(h.verifyEmail))
 	r.GET(app.PathResendVerification, gin.WrapF(h.resendPage))
 	r.POST(app.PathResendVerification, h.protect(h.resendSubmit))
+	// Password reset by mail (reset.go).
+	r.GET(app.PathForgotPassword, gin.WrapF(h.forgotPage))
+	r.POST(app.PathForgotPassword, h.protect(h.forgotSubmit))
+	r.GET(app.PathResetPassword, gin.WrapF(h.resetPage))
+	r.POST(app.PathResetPassword, h.protect(h.resetSubmit))
 	if h.devices != nil {
 		r.GET(pathDevice, gin.WrapF(h.devicePage))
 		r.POST(pathDevice, h.protect(h.deviceSubmit))

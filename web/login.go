@@ -33,6 +33,8 @@ type loginData struct {
 	// Resend the "send a new confirmation link" one, shown with the error
 	// of a sign-in refused for an unverified email.
 	Signup, Resend string
+	// Forgot is the "Forgot password?" link ("" when mail is off).
+	Forgot string
 }
 
 // passkeyButton is where a passkey button's script starts and finishes
@@ -125,7 +127,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	}
 	d := loginData{
 		Action: t.action(), CSRF: csrf, Username: username, Error: msg, ClientName: t.client, Upstreams: buttons,
-		Signup: h.signupLink(),
+		Signup: h.signupLink(), Forgot: h.forgotLink(),
 	}
 	if msg == msgUnverified {
 		d.Resend = app.PathResendVerification

@@ -143,6 +143,10 @@ func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, app.ErrMailOff):
 		ui.Error(w, http.StatusServiceUnavailable, "signup.heading", "signup.needs_mail", "mail_off")
 		return
+	case h.tooMany(w, err):
+		d.Error = "signup.too_many"
+		h.renderSignup(w, r, http.StatusTooManyRequests, d)
+		return
 	case err != nil:
 		h.serverError(w, r, err)
 		return
@@ -206,6 +210,9 @@ func (h *Handler) resendSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderResend(w, r, http.StatusBadRequest, d)
 	case errors.Is(err, app.ErrMailOff):
 		h.renderResend(w, r, http.StatusServiceUnavailable, d)
+	case h.tooMany(w, err):
+		d.Error = "signup.too_many"
+		h.renderResend(w, r, http.StatusTooManyRequests, d)
 	case err != nil:
 		h.serverError(w, r, err)
 	default:

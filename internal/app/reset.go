@@ -68,6 +68,9 @@ func (s *Service) ForgotPassword(ctx context.Context, in ForgotRequest) error {
 	}
 	lifetime := in.Lifetime
 	if lifetime <= 0 {
+		lifetime = s.Accounts().ResetLifetime
+	}
+	if lifetime <= 0 { // WithAccounts not called
 		lifetime = DefaultResetLifetime
 	}
 	targets, err := s.resetTargets(ctx, id)

@@ -48,6 +48,9 @@ type AccountSettings struct {
 	// VerifyLifetime and InviteLifetime: how long the links work (zero:
 	// the defaults above).
 	VerifyLifetime, InviteLifetime time.Duration
+	// ResetLifetime: how long a password reset link works (zero:
+	// DefaultResetLifetime).
+	ResetLifetime time.Duration
 	// MailOff: no way to deliver mail (no SMTP server on a public
 	// issuer). Sign-up and resending verification then refuse with
 	// ErrMailOff; an invitation is created (its link is printed) but not
@@ -66,6 +69,9 @@ func (s *Service) WithAccounts(a AccountSettings) *Service {
 	}
 	if a.InviteLifetime <= 0 {
 		a.InviteLifetime = DefaultInviteLifetime
+	}
+	if a.ResetLifetime <= 0 {
+		a.ResetLifetime = DefaultResetLifetime
 	}
 	s.accounts = a
 	return s
@@ -182,6 +188,15 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (SignUpResult, error) {
 	if !invited && a.MailOff {
 		return res, ErrMailOff
 	}
+	// The limits of limits.go: a stranger must not flood a mailbox with
+	// verification mails or notices, nor probe usernames at speed. Over
+	// the recipient limit the account is still made but no mail goes
+	// out (the person can ask for a new link later); the answer is the
+	// same, so the limit tells nothing about the address.
+	send, err := s.limit(ctx, "signup", in.IP, email)
+	if err != nil {
+		return res, err
+	}
 	id, err := newUserID()
 	if err != nil {
 		return res, err
@@ -211,6 +226,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (SignUpResult, error) {
 			return ErrLinkInvalid
 		case len(holders) > 0:
 			res.Email = email
+			if !send {
+				return nil
+			}
 			return s.mailAccountExists(ctx, holders[0], now)
 		}
 		u := storage.User{ID: id, Username: username, Email: email, EmailVerified: invited, Name: name,
@@ -230,6 +248,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (SignUpResult, error) {
 		}
 		if invited {
 			return s.audit(ctx, "user:"+u.ID, "user.invitation_accepted", "", u.ID, map[string]string{"email": email})
+		}
+		if !send {
+			return nil
 		}
 		return s.mailVerification(ctx, u, now)
 	})
@@ -332,6 +353,15 @@ func (s *Service) ResendVerification(ctx context.Context, identifier, ip string)
 	id := strings.TrimSpace(identifier)
 	if id == "" || len(id) > mail.MaxAddressLen {
 		return invalid("identifier", "", "must be a username or email address")
+	}
+	// Counted against what was typed (the same either way, so the limit
+	// reveals nothing); over the recipient limit nothing is sent.
+	send, err := s.limit(ctx, "resend", ip, strings.ToLower(id))
+	if err != nil {
+		return err
+	}
+	if !send {
+		return nil
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
 		var users []storage.User

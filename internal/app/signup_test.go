@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -352,6 +353,71 @@ func TestRequireVerifiedEmail(t *testing.T) {
 		}
 		if _, err := strict.Verify(ctx, attempt); err != nil {
 			t.Fatalf("verified sign-in: %v", err)
+		}
+	})
+}
+
+// Sign-up and "send the link again" follow the limits of limits.go: over
+// the per-address limit the request is refused (and creates nothing);
+// over the per-recipient limit the answer stays the same but no more
+// mail goes to that address.
+func TestSignUpAndResendRateLimits(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st storage.Store) {
+		ctx := context.Background()
+		now := testNow
+		clock := func() time.Time { return now }
+		svc := signupService(t, st, SignupOpen, &now).WithLimiter(throttle.NewLimiter(st, clock), MailLimits{
+			PerAddress:   throttle.Rate{Max: 4, Window: time.Hour},
+			PerRecipient: throttle.Rate{Max: 2, Window: time.Hour},
+		})
+		signUp := func(user, email, ip string) (SignUpResult, error) {
+			return svc.SignUp(ctx, SignUp{Username: user, Email: email, Password: "a fine passphrase", IP: ip})
+		}
+		// Three sign-ups naming one address from three networks: the
+		// first makes the account, the second mails "you have an account",
+		// the third answers the same and mails nothing.
+		for i, user := range []string{"mia", "mia2", "mia3"} {
+			if _, err := signUp(user, "mia@example.com", "192.0.2."+string(rune('1'+i))); err != nil {
+				t.Fatalf("sign-up %d: %v", i+1, err)
+			}
+		}
+		if _, n := mailedToken(t, st, "mia@example.com", "", ""); n != 2 {
+			t.Fatalf("%d mails to one recipient, want the limit 2", n)
+		}
+		// Resend for her: the recipient limit of "resend" is its own, by
+		// what was typed; over it, nil and nothing sent.
+		for i := range 3 {
+			if err := svc.ResendVerification(ctx, "mia", "192.0.2.20"); err != nil {
+				t.Fatalf("resend %d: %v", i+1, err)
+			}
+		}
+		if _, n := mailedToken(t, st, "mia@example.com", "", ""); n != 4 {
+			t.Fatalf("%d mails after three resends, want 4 (2 + the resend limit 2)", n)
+		}
+		// Per address: the 5th sign-up from one address is refused and
+		// makes no account.
+		for i := range 4 {
+			if _, err := signUp("u"+string(rune('a'+i)), "u"+string(rune('a'+i))+"@example.com", "198.51.100.9"); err != nil {
+				t.Fatalf("sign-up %d: %v", i+1, err)
+			}
+		}
+		users := countUsers(t, st)
+		var rl *RateLimitedError
+		if _, err := signUp("ue", "ue@example.com", "198.51.100.9"); !errors.As(err, &rl) || !rl.Until.After(now) {
+			t.Fatalf("5th sign-up from one address: %v", err)
+		}
+		if countUsers(t, st) != users {
+			t.Fatal("a refused sign-up made an account")
+		}
+		for range 4 {
+			_ = svc.ResendVerification(ctx, "nobody", "198.51.100.7")
+		}
+		if err := svc.ResendVerification(ctx, "mia", "198.51.100.7"); !errors.As(err, &rl) {
+			t.Fatalf("5th resend from one address: %v", err)
+		}
+		now = now.Add(time.Hour + time.Second)
+		if _, err := signUp("ue", "ue@example.com", "198.51.100.9"); err != nil {
+			t.Fatalf("after the window: %v", err)
 		}
 	})
 }

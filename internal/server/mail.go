@@ -77,7 +77,7 @@ func (s *Server) mailQueued() {
 func AccountSettings(cfg config.Config) app.AccountSettings {
 	return app.AccountSettings{
 		Issuer: cfg.Issuer, Signup: cfg.Signup,
-		VerifyLifetime: cfg.VerifyLinkLifetime, InviteLifetime: cfg.InviteLinkLifetime,
+		VerifyLifetime: cfg.VerifyLinkLifetime, InviteLifetime: cfg.InviteLinkLifetime, ResetLifetime: cfg.ResetLinkLifetime,
 		MailOff: cfg.MailDelivery() == config.MailOff,
 	}
 }

@@ -20,10 +20,10 @@ var samples = map[string]any{
 		Upstreams                                 []struct{ Name, URL string }
 		Directory                                 string
 		Passkey                                   *struct{ Begin, Finish string }
-		Signup, Resend                            string
+		Signup, Resend, Forgot                    string
 	}{"/login?flow=x", "tok", "alice", "Incorrect username or password.", "App", true,
 		[]struct{ Name, URL string }{{"Google", "/login/upstream/google?flow=x"}}, "",
-		&struct{ Begin, Finish string }{"/login/passkey/begin?flow=x", "/login/passkey/finish?flow=x"}, "/signup", ""},
+		&struct{ Begin, Finish string }{"/login/passkey/begin?flow=x", "/login/passkey/finish?flow=x"}, "/signup", "", "/password/forgot"},
 	"consent":  nil, // filled in the test (needs a slice of structs)
 	"account":  nil,
 	"error":    ErrorData{Heading: "Bad", Message: "Go back.", Ref: "ABCD-EFGH"},
@@ -37,6 +37,14 @@ var samples = map[string]any{
 		Params           map[string]string
 	}{"App", "tok", map[string]string{"state": "s"}},
 	"demo": struct{ Error string }{"boom"},
+	"forgot": struct {
+		CSRF, Identifier, Error string
+		Sent, MailOff           bool
+	}{"tok", "alice", "forgot.invalid", false, false},
+	"reset": struct {
+		CSRF, Token, Error string
+		Invalid            bool
+	}{"tok", "link-token", "signup.invalid_password", false},
 	"demoresult": struct {
 		Subject, TokenEndpoint, IDTokenClaims, UserInfo, AccessTokenKind, Expiry string
 		HasRefresh                                                               bool
