@@ -174,6 +174,7 @@ func (s *Service) enqueue(ctx context.Context, m mail.Message, now time.Time) er
 	if err := s.store.EnqueueMail(ctx, rec); err != nil {
 		return fmt.Errorf("enqueue mail: %w", err)
 	}
+	s.mailEnqueued(ctx)
 	return s.audit(ctx, "system", "mail.queued", "", "", map[string]string{"mail_id": rec.ID, "recipient": rec.Recipient})
 }
 

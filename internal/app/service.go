@@ -25,6 +25,9 @@ type Service struct {
 	// limiter: no limits.
 	limiter    *throttle.Limiter
 	mailLimits MailLimits
+	// mailQueued is told after a transaction that enqueued mail commits
+	// (WithMailNotify); nil: the worker finds the mail at its next poll.
+	mailQueued func()
 }
 
 // New builds a Service. now may be nil (time.Now).
@@ -68,6 +71,45 @@ func (s *Service) audit(ctx context.Context, actor, typ, clientID, userID string
 	return nil
 }
 
+// WithMailNotify returns a copy of s that calls fn once a transaction
+// that enqueued mail has committed, so this instance's mail worker sends
+// it at once rather than at its next poll (up to 5 s later: the user
+// waiting for a reset link). fn must not block.
+func (s *Service) WithMailNotify(fn func()) *Service {
+	c := *s
+	c.mailQueued = fn
+	return &c
+}
+
+// mailMark records, for the outermost inTx, that mail was enqueued in it.
+type mailMark struct{ queued bool }
+
+type mailMarkKey struct{}
+
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return storage.InTx(ctx, s.store, fn)
+	if s.mailQueued == nil {
+		return storage.InTx(ctx, s.store, fn)
+	}
+	if _, nested := ctx.Value(mailMarkKey{}).(*mailMark); nested {
+		return storage.InTx(ctx, s.store, fn) // the outermost call tells
+	}
+	m := &mailMark{}
+	err := storage.InTx(context.WithValue(ctx, mailMarkKey{}, m), s.store, fn)
+	if err == nil && m.queued {
+		s.mailQueued()
+	}
+	return err
+}
+
+// mailEnqueued marks ctx's transaction as having enqueued mail; outside
+// one (the write has already committed) it tells at once.
+func (s *Service) mailEnqueued(ctx context.Context) {
+	if s.mailQueued == nil {
+		return
+	}
+	if m, ok := ctx.Value(mailMarkKey{}).(*mailMark); ok {
+		m.queued = true
+		return
+	}
+	s.mailQueued()
 }

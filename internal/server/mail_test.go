@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"context"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/mail"
 	"github.com/sesameauth/sesame/internal/mail/mailtest"
@@ -79,5 +81,45 @@ func TestMailDeliveryModes(t *testing.T) {
 	cfg.SMTPURL = "smtps://mail.example.com"
 	if got := cfg.MailDelivery(); got != config.MailSMTP {
 		t.Errorf("with SMTP: %s, want smtp", got)
+	}
+}
+
+// Mail a use case enqueues wakes the worker once its transaction commits:
+// with a poll interval of an hour, the reset mail and the sign-up mail
+// still arrive within seconds (before: at the next poll, up to 5 s by
+// default — the user waiting on the "check your email" page).
+func TestQueuedMailWakesTheWorker(t *testing.T) {
+	smtpd := mailtest.Start(t, false)
+	cfg := testConfig(t, t.TempDir())
+	cfg.SMTPURL = smtpd.URL()
+	cfg.MailFrom = "sesame@example.test"
+	cfg.Signup = app.SignupOpen
+	cfg.Argon2MemoryKiB, cfg.Argon2Iterations = 7168, 5
+	s, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), WithOutput(&bytes.Buffer{}),
+		WithSMTPTLS(smtpd.ClientTLS()), WithMailInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { stop(); <-done })
+	time.Sleep(200 * time.Millisecond) // the worker's first pass (empty queue) is behind it
+
+	if _, err := s.App.SignUp(ctx, app.SignUp{Username: "bob", Email: "bob@example.com", Password: "purple monkey dishwasher", IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := smtpd.Wait(1, 5*time.Second); !bytes.Contains(got[0].Data, []byte("Confirm your email address")) {
+		t.Fatalf("first mail: %s", got[0].Data)
+	}
+	if err := s.App.ForgotPassword(ctx, app.ForgotRequest{Identifier: "bob", IP: "192.0.2.1", ResetURL: s.Config.Issuer + app.PathResetPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if got := smtpd.Wait(2, 5*time.Second); !bytes.Contains(got[1].Data, []byte("Reset your password")) {
+		t.Fatalf("second mail: %s", got[1].Data)
 	}
 }

@@ -138,7 +138,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
 	}, s.now).WithPasswordMinLength(cfg.PasswordMinLength).WithAccounts(AccountSettings(cfg)).
 		// Forgot-password and sign-up mail, limited per address and recipient.
-		WithLimiter(throttle.NewLimiter(s.Store, s.now), app.MailLimits{})
+		WithLimiter(throttle.NewLimiter(s.Store, s.now), app.MailLimits{}).
+		// Queued mail wakes this instance's worker once it commits.
+		WithMailNotify(s.mailQueued)
 
 	// 4. First-start demo data (SQLite only).
 	if err := s.bootstrapDemo(ctx); err != nil {
