@@ -94,10 +94,3 @@ func (c *verifiedCache) put(token string, t *jwt.Token, kid string) {
 	}
 	c.m[k] = v
 }
-
-// len is the number of entries (tests).
-func (c *verifiedCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

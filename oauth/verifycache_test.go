@@ -126,3 +126,10 @@ func TestVerifiedCacheWithdrawnKey(t *testing.T) {
 		t.Fatal("a token of a withdrawn key still decodes from the cache")
 	}
 }
+
+// len is the number of entries (only the tests ask).
+func (c *verifiedCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}

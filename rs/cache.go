@@ -60,9 +60,3 @@ func (c *lru) put(key string, p *Principal, until time.Time) {
 		delete(c.items, oldest.Value.(*lruEntry).key)
 	}
 }
-
-func (c *lru) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}

@@ -236,3 +236,10 @@ func TestIntrospectionPrincipal(t *testing.T) {
 		t.Error("expiry not set from exp")
 	}
 }
+
+// len is the number of entries (only the tests ask).
+func (c *lru) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
