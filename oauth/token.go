@@ -27,24 +27,8 @@ func (h *Handler) token(c *gin.Context) {
 	ctx, st := withState(r.Context())
 	ctx = withCaller(ctx, r) // client IP for the brute-force guard (throttle.go)
 
-	// RFC 6749 §5.2: an unknown grant type is unsupported_grant_type
-	// (fosite says invalid_request). A missing one is left to fosite.
-	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		h.writeTokenError(ctx, st, w, nil, fosite.ErrInvalidRequest.WithHint("Unable to parse the request body."))
-		return
-	}
-	gt := r.PostForm.Get("grant_type")
-	if gt != "" && !slices.Contains(supportedGrantTypes, gt) {
-		h.writeTokenError(ctx, st, w, nil, fosite.ErrUnsupportedGrantType)
-		return
-	}
-	if gt != "" {
-		if err := checkTokenForm(r); err != nil {
-			h.writeTokenError(ctx, st, w, nil, err)
-			return
-		}
-	}
-	if err := h.tokenProof(w, r, st); err != nil {
+	gt, err := h.checkTokenRequest(w, r, st)
+	if err != nil {
 		h.writeTokenError(ctx, st, w, nil, err)
 		return
 	}
@@ -77,6 +61,31 @@ func (h *Handler) token(c *gin.Context) {
 	h.auditIssued(ctx, r, ar) // audit.go
 }
 
+// checkTokenRequest is what the token endpoint checks before fosite sees
+// the request: the body parses (bounded), the grant type is one we serve
+// (RFC 6749 §5.2: unsupported_grant_type, where fosite says
+// invalid_request; a missing one is left to fosite), the form has what
+// the grant needs, and a DPoP proof, if any, holds. It returns the grant
+// type.
+func (h *Handler) checkTokenRequest(w http.ResponseWriter, r *http.Request, st *reqState) (string, error) {
+	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return "", fosite.ErrInvalidRequest.WithHint("Unable to parse the request body.")
+	}
+	gt := r.PostForm.Get("grant_type")
+	if gt != "" && !slices.Contains(supportedGrantTypes, gt) {
+		return "", fosite.ErrUnsupportedGrantType
+	}
+	if gt != "" {
+		if err := checkTokenForm(r); err != nil {
+			return "", err
+		}
+	}
+	if err := h.tokenProof(w, r, st); err != nil {
+		return "", err
+	}
+	return gt, nil
+}
+
 // exchange runs a token request through fosite: validation
 // (NewAccessRequest) then issuance (NewAccessResponse). issuing reports
 // whether a failure happened in the issuance phase, whose writes a caller
@@ -104,35 +113,8 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 	if err := h.tokenResources(ctx, ar, s); err != nil {
 		return ar, nil, false, err // RFC 8707 §2.2 (resource.go)
 	}
-	if ar.GetGrantTypes().ExactOne("client_credentials") || ar.GetGrantTypes().ExactOne("password") {
-		// fosite validated the requested scopes and audiences against the
-		// client but grants nothing for these two grants.
-		for _, scope := range ar.GetRequestedScopes() {
-			ar.GrantScope(scope)
-		}
-		for _, aud := range ar.GetRequestedAudience() {
-			ar.GrantAudience(aud)
-		}
-	}
-	if ar.GetGrantTypes().ExactOne("client_credentials") {
-		// SPEC: sub is the client id for client_credentials.
-		s.SetSubject(client.GetID())
-		// Marks the token grantless (store_tokens.go, clientGrantPrefix).
-		ar.SetID(clientGrantPrefix + ar.GetID())
-	}
-	if ar.GetGrantTypes().ExactOne("password") {
-		st.mu.Lock()
-		s.Username = st.username
-		st.mu.Unlock()
-		passwordGrantAuthentication(s)
-	}
-	if ar.GetGrantTypes().ExactOne("password") || ar.GetGrantTypes().ExactOne("refresh_token") {
-		// The user's groups as of this token (groups.go); a refresh
-		// takes them again, so a membership change reaches new tokens.
-		if err := h.grantGroups(ctx, s, ar.GetGrantedScopes()); err != nil {
-			st.failStore(err)
-			return ar, nil, false, fosite.ErrTemporarilyUnavailable.WithWrap(err)
-		}
+	if err := h.grantPolicy(ctx, st, ar, s); err != nil {
+		return ar, nil, false, err
 	}
 	// The ID token alg also selects the at_hash digest (FOSITE.md §1.3).
 	s.IDTokenHeaders().Add("alg", h.clientIDTokenAlg(client))
@@ -152,6 +134,56 @@ func (h *Handler) exchange(ctx context.Context, st *reqState, r *http.Request) (
 		resp.SetExtra("refresh_token", ar.GetRequestForm().Get("refresh_token"))
 	}
 	return ar, resp, false, nil
+}
+
+// grantPolicy is each grant's own step between fosite's validation and
+// issuance; grants not named here need none.
+func (h *Handler) grantPolicy(ctx context.Context, st *reqState, ar fosite.AccessRequester, s *Session) error {
+	switch gt := ar.GetGrantTypes(); {
+	case gt.ExactOne("client_credentials"):
+		clientCredentialsPolicy(ar, s)
+	case gt.ExactOne("password"):
+		grantRequested(ar)
+		st.mu.Lock()
+		s.Username = st.username
+		st.mu.Unlock()
+		passwordGrantAuthentication(s)
+		return h.takeGroups(ctx, st, ar, s)
+	case gt.ExactOne("refresh_token"):
+		return h.takeGroups(ctx, st, ar, s)
+	}
+	return nil
+}
+
+// clientCredentialsPolicy: the client acts for itself (SPEC: sub is the
+// client id) and the token belongs to no grant.
+func clientCredentialsPolicy(ar fosite.AccessRequester, s *Session) {
+	grantRequested(ar)
+	s.SetSubject(ar.GetClient().GetID())
+	ar.SetID(clientGrantPrefix + ar.GetID()) // grantless (store_tokens.go)
+}
+
+// grantRequested grants what was asked: fosite validated the requested
+// scopes and audiences against the client but grants nothing for the
+// client_credentials and password grants.
+func grantRequested(ar fosite.AccessRequester) {
+	for _, scope := range ar.GetRequestedScopes() {
+		ar.GrantScope(scope)
+	}
+	for _, aud := range ar.GetRequestedAudience() {
+		ar.GrantAudience(aud)
+	}
+}
+
+// takeGroups puts the user's groups as of this token in the session
+// (groups.go); a refresh takes them again, so a membership change
+// reaches new tokens.
+func (h *Handler) takeGroups(ctx context.Context, st *reqState, ar fosite.AccessRequester, s *Session) error {
+	if err := h.grantGroups(ctx, s, ar.GetGrantedScopes()); err != nil {
+		st.failStore(err)
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	return nil
 }
 
 // checkTokenForm applies the RFC 6749 checks fosite answers differently:
