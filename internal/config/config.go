@@ -85,6 +85,9 @@ type Config struct {
 	// RequirePushedAuthorizationRequests: every authorization request
 	// must come through PAR (RFC 9126).
 	RequirePushedAuthorizationRequests bool
+	// DPoPNonces makes DPoP proofs carry a server nonce (RFC 9449 §8) at
+	// the token endpoint and /userinfo.
+	DPoPNonces bool
 	// ClientIDMetadataDocuments: a client_id that is an https URL is
 	// resolved by fetching its metadata document (internal/cimd).
 	ClientIDMetadataDocuments bool

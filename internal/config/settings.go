@@ -179,6 +179,8 @@ var settings = []Setting{
 		Kind: KindString, set: str(func(c *Config) *string { return &c.RegistrationAudiences })},
 	{Env: "SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", Default: "false", Usage: "every client must push its authorization requests to /oauth2/par first (RFC 9126); a client may require it for itself alone",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.RequirePushedAuthorizationRequests })},
+	{Env: "SESAME_DPOP_NONCES", Default: "false", Usage: "DPoP proofs at the token endpoint and /userinfo must carry a server nonce (RFC 9449 §8): a proof without the current one is refused with use_dpop_nonce and a DPoP-Nonce header to retry with; nonces change every 5 minutes and every instance with the same SESAME_SECRET accepts them",
+		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.DPoPNonces })},
 	{Env: "SESAME_CLIENT_ID_METADATA_DOCUMENTS", Default: "true", Usage: "accept an https URL as client_id and fetch the client's metadata document from it (SSRF-guarded: public addresses only, 5 s, 5 KiB)",
 		Kind: KindBool, set: boolean(func(c *Config) *bool { return &c.ClientIDMetadataDocuments })},
 	{Env: "SESAME_DEMO", Default: "true", Usage: "on first start of an empty SQLite store, create a demo user and client and print them",

@@ -12,6 +12,7 @@ import (
 	"github.com/sesameauth/sesame/internal/cimd"
 	"github.com/sesameauth/sesame/internal/config"
 	"github.com/sesameauth/sesame/internal/demo"
+	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/mfa"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/storage"
@@ -90,6 +91,10 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	dv, err := dpopVerifier(cfg, ring, now)
+	if err != nil {
+		return nil, err
+	}
 	oh, err := oauth.New(oauth.Deps{
 		Config: oauth.Config{
 			Issuer:                cfg.Issuer,
@@ -115,6 +120,7 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 		Logger:   logger,
 		Now:      now,
 		Throttle: guard,
+		DPoP:     dv,
 		PasswordParams: password.Params{
 			MemoryKiB:   cfg.Argon2MemoryKiB,
 			Iterations:  cfg.Argon2Iterations,
@@ -125,6 +131,25 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	return &Core{Keys: km, OAuth: oh}, nil
+}
+
+// dpopVerifier checks the DPoP proofs of the token endpoint and
+// /userinfo. With SESAME_DPOP_NONCES its nonces are keyed from the system
+// secret, so every instance accepts the nonce another one handed out.
+func dpopVerifier(cfg config.Config, ring *secret.Keyring, now func() time.Time) (*dpop.Verifier, error) {
+	o := dpop.Options{Now: now}
+	if cfg.DPoPNonces {
+		n, err := dpop.NewNonces(ring.Derive("dpop-nonce"), 0, now)
+		if err != nil {
+			return nil, fmt.Errorf("dpop nonces: %w", err)
+		}
+		o.Nonces = n
+	}
+	v, err := dpop.NewVerifier(o)
+	if err != nil {
+		return nil, fmt.Errorf("dpop: %w", err)
+	}
+	return v, nil
 }
 
 func (s *Server) buildFeatures(ctx context.Context) (*features, error) {

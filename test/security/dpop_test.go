@@ -161,3 +161,72 @@ func TestDPoPEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// SESAME_DPOP_NONCES (RFC 9449 §8): a proof without the server's nonce is
+// refused with use_dpop_nonce and the nonce to retry with, at the token
+// endpoint (400) and /userinfo (401); the nonce one instance hands out is
+// accepted by another with the same system secret; a made-up one is not.
+func TestDPoPServerNonces(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DPoPNonces = true
+	a := start(t, cfg).with(t)
+	b := start(t, cfg).with(t) // same SQLite file, same secret
+	a.user("alice", "correct horse battery staple")
+	c, sec := a.client(app.ClientSpec{Name: "cli", GrantTypes: []string{"password"}, Scopes: []string{"openid"}})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(s *srv, nonce string) resp {
+		t.Helper()
+		u := s.issuer + "/oauth2/token"
+		p, err := dpop.NewProof(key, "ES256", dpop.ProofClaims{Method: http.MethodPost, URL: u, Nonce: nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(url.Values{"grant_type": {"password"},
+			"username": {"alice"}, "password": {"correct horse battery staple"}, "scope": {"openid"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("DPoP", p)
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(sec))
+		return s.do(req)
+	}
+
+	r := token(a, "")
+	wantError(t, r, http.StatusBadRequest, "use_dpop_nonce")
+	nonce := r.header.Get("DPoP-Nonce")
+	if nonce == "" {
+		t.Fatalf("use_dpop_nonce without a DPoP-Nonce header: %v", r.header)
+	}
+	wantError(t, token(a, "made-up-nonce"), http.StatusBadRequest, "use_dpop_nonce")
+	ok := token(a, nonce)
+	wantTokens(t, ok)
+	if ok.str("token_type") != "DPoP" {
+		t.Fatalf("token_type %q with the nonce", ok.str("token_type"))
+	}
+	if r := token(b, nonce); r.status != http.StatusOK {
+		t.Fatalf("the other instance refused the nonce: %d %s", r.status, r.body)
+	}
+
+	at := ok.str("access_token")
+	userinfo := func(nonce string) resp {
+		t.Helper()
+		u := a.issuer + "/userinfo"
+		p, err := dpop.NewProof(key, "ES256", dpop.ProofClaims{Method: http.MethodGet, URL: u, AccessToken: at, Nonce: nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "DPoP "+at)
+		req.Header.Set("DPoP", p)
+		return a.do(req)
+	}
+	r = userinfo("")
+	if wa := r.header.Get("WWW-Authenticate"); r.status != http.StatusUnauthorized || !strings.Contains(wa, `use_dpop_nonce`) ||
+		r.header.Get("DPoP-Nonce") == "" {
+		t.Fatalf("userinfo without the nonce: %d, WWW-Authenticate %q, DPoP-Nonce %q", r.status, wa, r.header.Get("DPoP-Nonce"))
+	}
+	if r := userinfo(r.header.Get("DPoP-Nonce")); r.status != http.StatusOK || r.str("sub") == "" {
+		t.Fatalf("userinfo with the nonce: %d %s", r.status, r.body)
+	}
+}
