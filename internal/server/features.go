@@ -167,7 +167,7 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	// look clients up through a store that resolves URL client ids.
 	clients := s.Store
 	if cfg.ClientIDMetadataDocuments {
-		clients = cimd.Wrap(s.Store, cimd.New(cimd.Options{AllowLoopback: s.cimdLoopback, Now: s.now, Logger: s.Logger}))
+		clients = cimd.Wrap(s.Store, cimd.New(cimd.Options{AllowLoopback: s.cimdLoopback, RootCAs: s.cimdRoots, Now: s.now, Logger: s.Logger}))
 	}
 	core, err := newCore(ctx, cfg, clients, s.Ring, s.Logger, s.now, f.throttle)
 	if err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,10 @@ type Server struct {
 	// cimdLoopback lets client ID metadata documents be fetched over
 	// http from loopback (tests only; WithCIMDLoopbackForTests).
 	cimdLoopback bool
+	// cimdRoots verifies the https servers of client ID metadata
+	// documents instead of the system pool (tests only;
+	// WithCIMDRootCAsForTests).
+	cimdRoots    *x509.CertPool
 	tls          *tls.Config
 	features     *features
 	mailWorker   *mail.Worker // nil without SESAME_SMTP_URL (mail.go)
@@ -79,6 +84,15 @@ func WithMailInterval(d time.Duration) Option { return func(s *Server) { s.mailI
 // it is deliberately not a setting; private and link-local addresses stay
 // refused.
 func WithCIMDLoopbackForTests() Option { return func(s *Server) { s.cimdLoopback = true } }
+
+// WithCIMDRootCAsForTests makes the server trust roots, instead of the
+// system pool, when it fetches client ID metadata documents: a test
+// serves them from httptest.NewTLSServer, because clients (the MCP SDK's
+// among them) name only https URLs as client ids. For tests only, like
+// WithCIMDLoopbackForTests.
+func WithCIMDRootCAsForTests(roots *x509.CertPool) Option {
+	return func(s *Server) { s.cimdRoots = roots }
+}
 
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
