@@ -98,11 +98,11 @@ func serve(ctx context.Context, o options, ln net.Listener, log *slog.Logger) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Streamable HTTP keeps a GET stream open per session; Shutdown
-	// would wait for it until the deadline, so it is bounded.
+	// In-flight tool calls may finish; after 5 s the rest is cut off.
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
