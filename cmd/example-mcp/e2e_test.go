@@ -152,7 +152,9 @@ func listen(t *testing.T) net.Listener {
 // loopback.)
 var testTransport = &http.Transport{DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext, MaxIdleConnsPerHost: 4}
 
-func testClient() *http.Client { return &http.Client{Transport: testTransport, Timeout: 30 * time.Second} }
+func testClient() *http.Client {
+	return &http.Client{Transport: testTransport, Timeout: 30 * time.Second}
+}
 
 // runUntilCleanup runs fn until the test ends and fails the test if fn
 // fails.
