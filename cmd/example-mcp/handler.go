@@ -51,9 +51,11 @@ func newHandler(ctx context.Context, o options, log *slog.Logger) (http.Handler,
 	newNotes().addTools(server)
 	// Stateless: every POST stands alone, with its own token. The tools
 	// never call back into the client, so sessions would only be state
-	// to lose on restart and to bind to a user.
+	// to lose on restart and to bind to a user. For the same reason an
+	// answer is one JSON body rather than an event stream: nothing is
+	// ever streamed.
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-		&mcp.StreamableHTTPOptions{Stateless: true, Logger: log})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: log})
 
 	// Every refusal (401, 403) carries resource_metadata="…" so that the
 	// client can start the discovery above (MCP authorization, RFC 9728 §5.1).
