@@ -54,8 +54,16 @@ func newHandler(ctx context.Context, o options, log *slog.Logger) (http.Handler,
 	// to lose on restart and to bind to a user. For the same reason an
 	// answer is one JSON body rather than an event stream: nothing is
 	// ever streamed.
+	//
+	// The SDK refuses a request that reaches a loopback address under a
+	// non-loopback Host, against DNS rebinding of local servers. Behind
+	// a reverse proxy on the same machine (--public-url
+	// https://mcp.example.com) that is every request, and here each one
+	// needs a token that a rebinding page does not have; so the check
+	// stays on only while the public URL is a loopback one.
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: log})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: log,
+			DisableLocalhostProtection: !o.loopback()})
 
 	// Every refusal (401, 403) carries resource_metadata="…" so that the
 	// client can start the discovery above (MCP authorization, RFC 9728 §5.1).

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +40,19 @@ type options struct {
 
 // resource is the MCP endpoint's absolute URL, the resource identifier.
 func (o options) resource() string { return strings.TrimSuffix(o.publicURL, "/") + mcpPath }
+
+// loopback reports whether clients reach this server on a loopback name.
+func (o options) loopback() bool {
+	u, err := url.Parse(o.publicURL)
+	if err != nil {
+		return true
+	}
+	h := u.Hostname()
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.IsLoopback()
+	}
+	return h == "localhost"
+}
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
 	var o options

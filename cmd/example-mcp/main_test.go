@@ -35,6 +35,19 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// TestLoopback: the SDK's DNS-rebinding check stays on for loopback
+// public URLs only (handler.go).
+func TestLoopback(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://127.0.0.1:8082": true, "http://localhost:8082": true, "http://[::1]:8082": true,
+		"https://mcp.example.com": false, "http://10.0.0.5:8082": false,
+	} {
+		if got := (options{publicURL: u}).loopback(); got != want {
+			t.Errorf("loopback(%s) = %v, want %v", u, got, want)
+		}
+	}
+}
+
 // TestCalledTools: the HTTP layer finds the tool a body calls as the SDK
 // reads it, and ignores everything else.
 func TestCalledTools(t *testing.T) {
