@@ -211,9 +211,9 @@ func (b *browser) fetch(ctx context.Context, args *auth.AuthorizationArgs) (*aut
 		}
 		switch {
 		case res.StatusCode == http.StatusFound || res.StatusCode == http.StatusSeeOther:
-			loc, err := res.Location()
-			if err != nil {
-				return nil, err
+			loc, lerr := res.Location()
+			if lerr != nil {
+				return nil, lerr
 			}
 			if strings.HasPrefix(loc.String(), redirectURI) {
 				q := loc.Query()
