@@ -1,15 +1,9 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	netmail "net/mail"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -78,32 +72,6 @@ func compose(t *testing.T, to string, now time.Time) storage.Mail {
 }
 
 // parts returns the content types and bodies of a multipart/alternative message.
-func parts(t *testing.T, raw []byte) (*netmail.Message, map[string]string) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("received message does not parse: %v", err)
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type = %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
-	}
-	out := map[string]string{}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p) // quoted-printable is decoded by NextPart
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		out[ct] = string(b)
-	}
-	return msg, out
-}
 
 func TestSMTPDeliversTextAndHTML(t *testing.T) {
 	for _, implicit := range []bool{false, true} {
@@ -117,7 +85,7 @@ func TestSMTPDeliversTextAndHTML(t *testing.T) {
 			if got[0].From != "sesame@example.test" || len(got[0].To) != 1 || got[0].To[0] != "alice@example.test" {
 				t.Errorf("envelope from %q to %v", got[0].From, got[0].To)
 			}
-			msg, ps := parts(t, got[0].Data)
+			msg, ps := mailtest.Parts(t, got[0].Data)
 			if s := msg.Header.Get("Subject"); s != "Verify your email" {
 				t.Errorf("Subject = %q", s)
 			}

@@ -2,8 +2,8 @@ package server
 
 import (
 	"bytes"
-	"io"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -44,13 +44,7 @@ func TestServeStartsMailWorker(t *testing.T) {
 	if err := s.Store.EnqueueMail(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	_, stop, done := serveOn(t, s)
 	got := smtpd.Wait(1, 10*time.Second)
 	if len(got) != 1 || got[0].To[0] != "alice@example.com" || !bytes.Contains(got[0].Data, []byte("Subject: Hello")) {
 		t.Fatalf("delivered %+v", got)
@@ -100,14 +94,7 @@ func TestQueuedMailWakesTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { stop(); <-done })
+	ctx, _ := serveOnLoopback(t, s)
 	time.Sleep(200 * time.Millisecond) // the worker's first pass (empty queue) is behind it
 
 	if _, err := s.App.SignUp(ctx, app.SignUp{Username: "bob", Email: "bob@example.com", Password: "purple monkey dishwasher", IP: "192.0.2.1"}); err != nil {
@@ -122,4 +109,26 @@ func TestQueuedMailWakesTheWorker(t *testing.T) {
 	if got := smtpd.Wait(2, 5*time.Second); !bytes.Contains(got[1].Data, []byte("Reset your password")) {
 		t.Fatalf("second mail: %s", got[1].Data)
 	}
+}
+
+// serveOn serves s on a fresh loopback listener until stop is called;
+// done receives Serve's result.
+func serveOn(t *testing.T, s *Server) (ctx context.Context, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop = context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- s.Serve(ctx, ln) }()
+	return ctx, stop, ch
+}
+
+// serveOnLoopback is serveOn, stopped when the test ends.
+func serveOnLoopback(t *testing.T, s *Server) (context.Context, context.CancelFunc) {
+	t.Helper()
+	ctx, stop, done := serveOn(t, s)
+	t.Cleanup(func() { stop(); <-done })
+	return ctx, stop
 }

@@ -1,16 +1,8 @@
 package security
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
-	netmail "net/mail"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -66,49 +58,8 @@ func accountsInChromium(t *testing.T, ctx context.Context, s *srv, smtpd *mailte
 	if screenshots {
 		shots = shotsDir(t)
 	}
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
-			t.Fatalf("%s: %v\npage: %s\nlog: %s", step, err, msg, lastLines(s.logs.String(), 8))
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return v
-	}
-	waitURL := func(step, prefix string) *url.URL {
-		t.Helper()
-		var loc string
-		for range 200 {
-			l, err := chromedp.Run(ctx, chromedp.Location())
-			if err != nil {
-				t.Fatalf("%s: %v", step, err)
-			}
-			if loc = l; strings.HasPrefix(loc, prefix) {
-				u, _ := url.Parse(loc)
-				return u
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
-		t.Fatalf("%s: browser at %s, want %s…\npage: %s\nlog: %s", step, loc, prefix, msg, lastLines(s.logs.String(), 8))
-		return nil
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := &chrome{t: t, ctx: ctx, s: s, shots: shots}
+	run, text, waitURL, shot, signOut := b.run, b.text, b.waitURL, b.shot, b.signOut
 	// mailLink waits for the n-th message (1-based) and returns it with
 	// the one link it carries to path on the issuer.
 	mailLink := func(n int, to, subject, path string) string {
@@ -117,8 +68,8 @@ func accountsInChromium(t *testing.T, ctx context.Context, s *srv, smtpd *mailte
 		if len(m.To) != 1 || m.To[0] != to {
 			t.Fatalf("mail %d went to %v, want %s", n, m.To, to)
 		}
-		hdr, body := mailParts(t, m.Data)
-		if got := hdr.Get("Subject"); got != subject {
+		msg, body := mailtest.Parts(t, m.Data)
+		if got := msg.Header.Get("Subject"); got != subject {
 			t.Fatalf("mail %d subject %q, want %q", n, got, subject)
 		}
 		re := regexp.MustCompile(regexp.QuoteMeta(s.issuer+path) + `\?[^\s"<>]+`)
@@ -135,12 +86,6 @@ func accountsInChromium(t *testing.T, ctx context.Context, s *srv, smtpd *mailte
 			chromedp.SetValue(chromedp.CSS(`#username`), username),
 			chromedp.SetValue(chromedp.CSS(`#password`), pw),
 			chromedp.Click(chromedp.CSS(`form:has(#username) button[type=submit]`)))
-	}
-	signOut := func() {
-		t.Helper()
-		run("sign out", chromedp.Navigate(s.issuer+"/account"), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/logout"] button`)),
-			chromedp.Click(chromedp.CSS(`form[action="/account/logout"] button`)))
-		waitURL("signed out", s.issuer+"/signed-out")
 	}
 	// authorize signs in through an authorization and returns the tokens.
 	authorize := func(step, username, pw string) resp {
@@ -259,40 +204,4 @@ func accountsInChromium(t *testing.T, ctx context.Context, s *srv, smtpd *mailte
 	if n := len(smtpd.Messages()); n != 3 {
 		t.Fatalf("%d mails received, want 3 (confirm, reset, invitation)", n)
 	}
-}
-
-// mailParts parses a received message: its header and its decoded
-// text/plain and text/html parts.
-func mailParts(t *testing.T, raw []byte) (netmail.Header, map[string]string) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("received mail does not parse: %v", err)
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("mail Content-Type %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
-	}
-	out := map[string]string{}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(p) // NextPart decodes quoted-printable
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		out[ct] = string(b)
-	}
-	dec := new(mime.WordDecoder)
-	if subj, err := dec.DecodeHeader(msg.Header.Get("Subject")); err == nil {
-		msg.Header["Subject"] = []string{subj}
-	}
-	return msg.Header, out
 }

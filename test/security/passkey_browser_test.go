@@ -2,11 +2,6 @@ package security
 
 import (
 	"context"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,49 +13,10 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
-// Passkeys in a real browser: headless Chromium with the DevTools
-// virtual authenticator (CTAP2, resident keys, user verification). The
-// page's own script (/static/passkeys.js, under the strict CSP) runs the
-// ceremonies. newChromium mirrors oidc's newChrome helper (a _test.go file
-// of another package, which Go does not let this package import).
-
-func chromium() string {
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	return ""
-}
-
-func newChromium(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required under CI (apt-get install -y chromium)")
-		}
-		t.Skip("chromium not installed (apt-get install -y chromium); CI unset")
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.WindowSize(900, 1100), chromedp.UserDataDir(t.TempDir()))
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	ctx, cancel := context.WithTimeout(bctx, timeout)
-	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
-	return ctx
-}
-
-// shotsDir is docs/img with SESAME_UPDATE_SCREENSHOTS=1 (as oidc's
-// browser tests), else a temporary directory.
-func shotsDir(t *testing.T) string {
-	if os.Getenv("SESAME_UPDATE_SCREENSHOTS") == "1" {
-		return filepath.Join("..", "..", "docs", "img")
-	}
-	return t.TempDir()
-}
+// Passkeys in a real browser: headless Chromium (chromium_test.go) with
+// the DevTools virtual authenticator (CTAP2, resident keys, user
+// verification). The page's own script (/static/passkeys.js, under the
+// strict CSP) runs the ceremonies.
 
 func TestPasskeysInChromium(t *testing.T) {
 	ctx := newChromium(t, 90*time.Second)
@@ -72,48 +28,8 @@ func TestPasskeysInChromium(t *testing.T) {
 	alice := s.user("alice", pw)
 	c, sec := s.client(app.ClientSpec{Name: "passkey-app", RedirectURIs: []string{s.issuer + "/cb"},
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, SkipConsent: true})
-	shots := shotsDir(t)
-
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	waitURL := func(step, prefix string) *url.URL {
-		t.Helper()
-		var loc string
-		for range 200 {
-			l, err := chromedp.Run(ctx, chromedp.Location())
-			if err != nil {
-				t.Fatalf("%s: %v", step, err)
-			}
-			if loc = l; strings.HasPrefix(loc, prefix) {
-				u, _ := url.Parse(loc)
-				return u
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
-		t.Fatalf("%s: browser at %s, want %s…\npage: %s\nlog: %s", step, loc, prefix, msg, lastLines(s.logs.String(), 8))
-		return nil
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	signOut := func() {
-		t.Helper()
-		run("sign out", chromedp.Navigate(s.issuer+"/account"), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/logout"] button`)),
-			chromedp.Click(chromedp.CSS(`form[action="/account/logout"] button`)))
-		waitURL("signed out", s.issuer+"/signed-out")
-	}
+	b := &chrome{t: t, ctx: ctx, s: s, shots: shotsDir(t)}
+	run, waitURL, shot, signOut := b.run, b.waitURL, b.shot, b.signOut
 	// code runs an authorization whose sign-in the caller drives, and
 	// returns the token response.
 	tokens := func(a *authz, step string) resp {
@@ -189,12 +105,4 @@ func TestPasskeysInChromium(t *testing.T) {
 		t.Fatalf("factors after removing the passkey: %+v (want only the unfinished TOTP enrolment)", fs)
 	}
 	_ = config.Default
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
