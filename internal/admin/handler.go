@@ -157,6 +157,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 
 	a.GET("/users", h.listUsers)
 	a.POST("/users", h.createUser)
+	a.POST("/users/invite", h.inviteUser)
 	a.GET("/users/:id", h.getUser)
 	a.PATCH("/users/:id", h.patchUser)
 	a.DELETE("/users/:id", h.deleteUser)

@@ -14,6 +14,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/sesameauth/sesame/internal/app"
 	"github.com/sesameauth/sesame/storage"
 )
 
@@ -96,7 +97,7 @@ func diff(a, b map[string]bool) []string {
 func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 	_, v := loadOpenAPI(t)
 	forEachStore(t, func(t *testing.T, st storage.Store) {
-		e := newEnv(t, st)
+		e := newEnv(t, st, withSignup(app.SignupInvite))
 		check := func(method, path, token string, body string, want int) []byte {
 			t.Helper()
 			req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
@@ -139,6 +140,10 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		check("GET", "/admin/clients", "", "", 401)
 		check("POST", "/admin/users", tok, `{"username":"zoe","password":"pw-long-enough"}`, 201)
 		check("GET", "/admin/users", tok, "", 200)
+		check("POST", "/admin/users/invite", tok, `{"email":"yves@example.com"}`, 201)
+		check("POST", "/admin/users/invite", tok, `{"email":"not an address"}`, 400)
+		check("POST", "/admin/users", tok, `{"username":"xena","password":"pw-long-enough","email":"xena@example.com"}`, 201)
+		check("POST", "/admin/users/invite", tok, `{"email":"xena@example.com"}`, 409)
 		check("GET", "/admin/users/zoe/consents", tok, "", 200)
 		check("GET", "/admin/users/zoe/tokens", tok, "", 200)
 		check("GET", "/admin/users/nobody/tokens", tok, "", 404)
@@ -173,5 +178,14 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		Body: io.NopCloser(strings.NewReader(`{"client_id": 5, "name": "renamed field"}`))}
 	if ok, _ := v.ValidateHttpResponse(req, bad); ok {
 		t.Fatal("the validator accepted a Client with a numeric client_id and missing fields")
+	}
+	// The same for the invitation: /admin/users/invite must be matched as
+	// itself, not as /admin/users/{id}.
+	req, _ = http.NewRequest("POST", "http://localhost:8080/admin/users/invite", strings.NewReader(`{"email":"a@example.com"}`))
+	req.Header.Set("Content-Type", "application/json")
+	bad = &http.Response{StatusCode: 201, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"email":"a@example.com","url":"http://x/signup?invite=t","expires_at":"2026-01-01T00:00:00Z","queued":true}`))}
+	if ok, _ := v.ValidateHttpResponse(req, bad); ok {
+		t.Fatal("the validator accepted an Invitation with link renamed to url")
 	}
 }
