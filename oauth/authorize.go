@@ -151,7 +151,10 @@ func (g AuthorizeGrant) session(clientID string, granted []string) *Session {
 
 // AuthorizeResponse is an issued authorization code, to be written by
 // WriteAuthorizeResponse.
-type AuthorizeResponse struct{ resp fosite.AuthorizeResponder }
+type AuthorizeResponse struct {
+	resp fosite.AuthorizeResponder
+	form *FormPost // response_mode=form_post (formpost.go)
+}
 
 // IssueCode issues the authorization code of a (RFC 6749 §4.1.2) for what
 // was granted. The response names the issuer (RFC 9207: mix-up defence).
@@ -162,11 +165,12 @@ func (h *Handler) IssueCode(ctx context.Context, a *AuthorizeRequest, g Authoriz
 		return nil, err
 	}
 	resp.AddParameter("iss", h.cfg.Issuer)
-	return &AuthorizeResponse{resp: resp}, nil
+	return &AuthorizeResponse{resp: resp, form: newFormPost(a, resp.GetParameters())}, nil
 }
 
 // WriteAuthorizeResponse redirects the browser to the client with the
-// code.
+// code. A form_post response (FormPost not nil) is the caller's to
+// render; fosite would write formPostFallback.
 func (h *Handler) WriteAuthorizeResponse(ctx context.Context, w http.ResponseWriter, a *AuthorizeRequest, resp *AuthorizeResponse) {
 	h.provider.WriteAuthorizeResponse(a.context(ctx), w, a.ar, resp.resp)
 }
@@ -258,8 +262,13 @@ type AuthorizeFailure struct {
 	// RedirectTo is the client's redirect URI carrying the error, state
 	// and iss (RFC 6749 §4.1.2.1, RFC 9207). It is nil unless fosite
 	// validated the client and the redirect URI: the browser must then
-	// not be sent anywhere (no open redirector).
+	// not be sent anywhere (no open redirector). It is nil as well when
+	// the request asked for response_mode=form_post: FormPost is set
+	// instead.
 	RedirectTo *url.URL
+	// FormPost is the error as a form_post response (error,
+	// error_description, state, iss), under the same conditions.
+	FormPost *FormPost
 }
 
 // AuthorizeFailure says how to answer err, met while handling a (which
@@ -279,16 +288,21 @@ func (h *Handler) AuthorizeFailure(a *AuthorizeRequest, err error) AuthorizeFail
 	if a == nil || a.ar == nil || !a.ar.IsRedirectURIValid() || a.ar.GetRedirectURI() == nil {
 		return f
 	}
+	params := rfc.ToValues()
+	if s := a.ar.GetState(); s != "" {
+		params.Set("state", s)
+	}
+	params.Set("iss", h.cfg.Issuer)
+	if a.IsFormPost() {
+		f.FormPost = newFormPost(a, params)
+		return f
+	}
 	u := *a.ar.GetRedirectURI()
 	u.Fragment = ""
 	q := u.Query()
-	for k, vs := range rfc.ToValues() {
+	for k, vs := range params {
 		q[k] = vs
 	}
-	if s := a.ar.GetState(); s != "" {
-		q.Set("state", s)
-	}
-	q.Set("iss", h.cfg.Issuer)
 	u.RawQuery = q.Encode()
 	f.RedirectTo = &u
 	return f

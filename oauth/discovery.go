@@ -37,7 +37,10 @@ func (h *Handler) buildDiscovery() ([]byte, error) {
 		"jwks_uri":                              iss + PathJWKS,
 		"grant_types_supported":                 supportedGrantTypes,
 		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"}, // form_post needs inline script (oidc refuses it)
+		// form_post (OAuth 2.0 Form Post Response Mode) is answered under the
+		// strict CSP, without inline script (oauth/formpost.go, web/ui).
+		// fragment is for the implicit and hybrid flows, which are not offered.
+		"response_modes_supported":              []string{"query", "form_post"},
 		"token_endpoint_auth_methods_supported": authMethods,
 		// fosite verifies client assertions with RSA, RSA-PSS and ECDSA keys.
 		"token_endpoint_auth_signing_alg_values_supported":         []string{"RS256", "PS256", "ES256"},

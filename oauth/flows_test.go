@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,28 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 				if gotCode != ok {
 					t.Fatalf("response_mode=%s: code issued = %v (%d %s)", mode, gotCode, res.status, res.header.Get("Location"))
 				}
+			}
+		})
+
+		t.Run("form_post", func(t *testing.T) {
+			// The package's own answer (FormPost) for the front channel to
+			// render, and fosite's writer, should anything reach it, with
+			// our template: a plain form, no script.
+			verifier, challenge := pkcePair(t)
+			q := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {cfg.RedirectURL}, "scope": {"api"},
+				"state": {`st"<>`}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}, "response_mode": {"form_post"}, "test_user": {"u1"}}
+			res := e.get("/test/authorize?" + q.Encode())
+			if res.status != http.StatusOK || res.header.Get("Location") != "" || strings.Contains(res.raw, "<script") ||
+				!strings.Contains(res.raw, `<form method="post" action="`+cfg.RedirectURL+`">`) ||
+				!strings.Contains(res.raw, `<input type="hidden" name="state" value="st&#34;&lt;&gt;">`) {
+				t.Fatalf("form_post: %d %v\n%s", res.status, res.header, res.raw)
+			}
+			m := regexp.MustCompile(`name="code" value="([^"]+)"`).FindStringSubmatch(res.raw)
+			if m == nil {
+				t.Fatalf("no code in\n%s", res.raw)
+			}
+			if _, err := cfg.Exchange(ctx, m[1], oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatalf("the posted code does not redeem: %v", err)
 			}
 		})
 

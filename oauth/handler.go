@@ -111,6 +111,9 @@ func New(d Deps) (*Handler, error) {
 		// knows a resumed request from a new one.
 		PushedAuthorizeRequestURIPrefix: PARRequestURIPrefix,
 		PushedAuthorizeContextLifespan:  parLifetime,
+		// response_mode=form_post without fosite's inline script
+		// (formpost.go).
+		FormPostHTMLTemplate: formPostFallback,
 	}
 
 	if d.Passwords == nil {

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -89,6 +90,11 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 		}
 		if containsAny(r.body["code_challenge_methods_supported"], "plain") {
 			t.Error("plain PKCE advertised")
+		}
+		// Exactly the response modes the authorization endpoint answers
+		// (fragment belongs to the implicit flow, which is not offered).
+		if got := fmt.Sprint(r.body["response_modes_supported"]); got != "[query form_post]" {
+			t.Errorf("%s: response_modes_supported = %s, want [query form_post]", p, got)
 		}
 	}
 

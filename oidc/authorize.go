@@ -179,15 +179,23 @@ func replayRequest(ctx context.Context, r *http.Request, query string) *http.Req
 }
 
 // checkPolicy enforces what Sesame requires beyond fosite's request
-// validation: the code flow only, query responses only, and PKCE S256
+// validation: the code flow only, query or form_post responses only (a
+// form_post target must be an origin the page's CSP form-action can
+// name: http or https), and PKCE S256
 // (RFC 9700 §2.1.1; fosite checks the challenge only when issuing the
 // code, after the user has signed in — too late to fail).
 func (h *Handler) checkPolicy(ar *oauth.AuthorizeRequest) error {
 	if rt := ar.ResponseTypes(); len(rt) != 1 || rt[0] != "code" {
 		return oauth.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
 	}
-	if rm := ar.ResponseMode(); rm != "query" && rm != "" {
-		return oauth.ErrUnsupportedResponseMode.WithHint("Only response_mode=query is supported.")
+	switch ar.ResponseMode() {
+	case "", "query":
+	case "form_post":
+		if _, err := ui.FormActionSource(ar.RedirectURI()); err != nil {
+			return oauth.ErrUnsupportedResponseMode.WithHint("response_mode=form_post needs an http or https redirect URI with a host name or IPv4 address.")
+		}
+	default:
+		return oauth.ErrUnsupportedResponseMode.WithHint("Only response_mode=query and response_mode=form_post are supported.")
 	}
 	form := ar.Form()
 	prompt := strings.Fields(form.Get("prompt"))
@@ -483,6 +491,14 @@ func (h *Handler) finish(ctx context.Context, w http.ResponseWriter, r *http.Req
 	resp, err := h.oauth.IssueCode(ctx, ar, h.grant(u, ls, a.client.ID, scopes, groups, requestedAt))
 	if err != nil {
 		h.authorizeError(ctx, w, r, ar, err)
+		return
+	}
+	if fp := resp.FormPost(); fp != nil {
+		// OAuth 2.0 Form Post Response Mode §2. checkPolicy made sure the
+		// redirect URI has an origin the page's form-action can name.
+		if err := ui.FormPost(w, fp.Action, fp.Params); err != nil {
+			h.serverError(w, r, err)
+		}
 		return
 	}
 	ui.SetHeaders(w)

@@ -50,6 +50,7 @@ type env struct {
 	store  storage.Store
 	srv    *httptest.Server
 	issuer string
+	ring   *secret.Keyring
 	alice  storage.User
 	bob    storage.User
 	// logs holds what the handlers logged (error pages log their
@@ -185,7 +186,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	router = g
 	mu.Unlock()
 
-	e := &env{t: t, store: store, srv: srv, issuer: issuer, logs: logs}
+	e := &env{t: t, store: store, srv: srv, issuer: issuer, ring: ring, logs: logs}
 	e.alice = e.addUser("alice", alicePassword, "Alice Liddell", "alice@example.com")
 	e.bob = e.addUser("bob", bobPassword, "Bob", "bob@example.com")
 	all := []string{"openid", "profile", "email", "offline_access"}

@@ -13,7 +13,8 @@ import (
 // redirect URI (RFC 6749 §4.1.2.1); anything else — unknown client,
 // unregistered redirect URI — gets an HTML page and never a redirect, so
 // the endpoint cannot be used as an open redirector. Redirects carry state
-// and iss (RFC 9207) and use 303.
+// and iss (RFC 9207) and use 303; with response_mode=form_post the same
+// parameters are POSTed by the form_post page.
 func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar *oauth.AuthorizeRequest, err error) {
 	f := h.oauth.AuthorizeFailure(ar, err)
 	if f.Unavailable != nil {
@@ -21,6 +22,14 @@ func (h *Handler) authorizeError(ctx context.Context, w http.ResponseWriter, r *
 			"temporarily_unavailable")
 		h.log.ErrorContext(ctx, "oidc: authorize storage failure", "ref", ref, "err", f.Unavailable)
 		return
+	}
+	if f.FormPost != nil {
+		// response_mode=form_post: the error is POSTed to the redirect URI
+		// like a code (OAuth 2.0 Form Post Response Mode §2). A target the
+		// page's CSP cannot name gets the error page below instead.
+		if ui.FormPost(w, f.FormPost.Action, f.FormPost.Params) == nil {
+			return
+		}
 	}
 	if f.RedirectTo == nil {
 		status := f.Status

@@ -21,12 +21,14 @@ var staticFS embed.FS
 const StylesheetPath = "/static/sesame.css"
 
 // CSP is the Content-Security-Policy of every page. Scripts only from our
-// own origin and never inline (the one script is /static/passkeys.js,
-// for WebAuthn, which needs navigator.credentials and fetch to our own
-// origin: connect-src 'self'); styles from our own origin only; images
-// from anywhere https (client logos) and data: (the TOTP QR code). There is deliberately no form-action: Chrome applies it to the
-// redirects that follow a form POST, and the consent form ends at the
-// client's redirect URI.
+// own origin and never inline (/static/passkeys.js for WebAuthn, which
+// needs navigator.credentials and fetch to our own origin: connect-src
+// 'self'; /static/formpost.js submits the form_post page); styles from
+// our own origin only; images from anywhere https (client logos) and
+// data: (the TOTP QR code). There is deliberately no form-action: Chrome
+// applies it to the redirects that follow a form POST, and the consent
+// form ends at the client's redirect URI. The form_post page alone adds
+// one (FormPost).
 const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'"
 
 // When formats a time for people wherever they are: relative ("3 hours
@@ -47,6 +49,11 @@ type Page struct {
 // none); title and Go-supplied texts are translated when the catalogue
 // has them.
 func Render(w http.ResponseWriter, status int, page, title string, data any) {
+	render(w, status, page, title, data, CSP)
+}
+
+// render is Render with the page's Content-Security-Policy.
+func render(w http.ResponseWriter, status int, page, title string, data any, csp string) {
 	theme := current()
 	lang := w.Header().Get("Content-Language")
 	pages, ok := theme.pages[lang]
@@ -67,6 +74,7 @@ func Render(w http.ResponseWriter, status int, page, title string, data any) {
 		return
 	}
 	SetHeaders(w)
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -166,8 +174,8 @@ var passkeyScript = func() []byte {
 	return b
 }()
 
-// Static serves the theme's stylesheet and logo, and the passkey script,
-// under /static/.
+// Static serves the theme's stylesheet and logo, and the passkey and
+// form_post scripts, under /static/.
 func Static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := current()
@@ -183,6 +191,9 @@ func Static() http.Handler {
 		case r.URL.Path == PasskeyScriptPath:
 			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 			_, _ = w.Write(passkeyScript)
+		case r.URL.Path == FormPostScriptPath:
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			_, _ = w.Write(formPostScript)
 		default:
 			http.NotFound(w, r)
 		}
