@@ -61,6 +61,11 @@ func FormActionSource(action *url.URL) (string, error) {
 // origin of action (the page has nothing else to submit), and it is not
 // cached. Values are escaped by html/template; nothing is written when
 // action has no CSP origin (ErrFormAction).
+//
+// Chrome applies form-action to the redirects that follow the POST too
+// (see httpx.DefaultCSP): a client whose callback answers with a redirect
+// to another origin receives the response but the browser stops there;
+// redirects within the client's origin work (oidc TestBrowserFormPost).
 func FormPost(w http.ResponseWriter, action *url.URL, params url.Values) error {
 	src, err := FormActionSource(action)
 	if err != nil {
