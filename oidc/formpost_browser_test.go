@@ -94,13 +94,26 @@ func TestBrowserFormPost(t *testing.T) {
 	redeem("continue button", a)
 	run("scripts back on", scriptsDisabled(false))
 
+	// A callback that redirects within the client's origin: form-action
+	// (which Chrome applies to that redirect too) allows it.
+	cb.mu.Lock()
+	cb.thenRedirect = true
+	cb.mu.Unlock()
+	a = e.formPostRequest(cb, "then-redirect")
+	run("callback redirects", chromedp.Navigate(a.url(e.issuer)), chromedp.WaitVisible(chromedp.CSS(`#done`)))
+	waitPosts("callback redirects", 3)
+	redeem("callback redirects", a)
+	cb.mu.Lock()
+	cb.thenRedirect = false
+	cb.mu.Unlock()
+
 	// An error goes the same way: a scope the client may not ask for is
 	// refused, and the error is posted to the client.
 	a = e.formPostRequest(cb, "error-state")
 	a.scope = "openid not-allowed"
 	run("error", chromedp.Navigate(a.url(e.issuer)))
-	waitPosts("error", 3)
-	if last := cb.received()[2]; last.Get("error") != "invalid_scope" || last.Get("state") != "error-state" || last.Get("code") != "" {
+	waitPosts("error", 4)
+	if last := cb.received()[3]; last.Get("error") != "invalid_scope" || last.Get("state") != "error-state" || last.Get("code") != "" {
 		t.Fatalf("error post %v", last)
 	}
 	if body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#received`))); strings.TrimSpace(body) != "received" {

@@ -17,17 +17,25 @@ import (
 )
 
 // clientCallback is a client's redirect URI on its own origin (another
-// httptest server): it records every form POSTed to /callback.
+// httptest server): it records every form POSTed to /callback and
+// answers with a page, or with a 303 to /done (on its own origin) when
+// thenRedirect is set.
 type clientCallback struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	posts []url.Values
+	srv          *httptest.Server
+	mu           sync.Mutex
+	posts        []url.Values
+	thenRedirect bool
 }
 
 func newClientCallback(t *testing.T) *clientCallback {
 	t.Helper()
 	cb := &clientCallback{}
 	cb.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/done" && r.Method == http.MethodGet {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><title>client</title><h1 id="done">done</h1>`))
+			return
+		}
 		if r.URL.Path != "/callback" || r.Method != http.MethodPost {
 			http.Error(w, "want POST /callback", http.StatusMethodNotAllowed)
 			return
@@ -38,7 +46,12 @@ func newClientCallback(t *testing.T) *clientCallback {
 		}
 		cb.mu.Lock()
 		cb.posts = append(cb.posts, r.PostForm)
+		redirect := cb.thenRedirect
 		cb.mu.Unlock()
+		if redirect {
+			http.Redirect(w, r, "/done", http.StatusSeeOther)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(`<!doctype html><title>client</title><h1 id="received">received</h1>`))
 	}))
