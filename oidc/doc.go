@@ -9,7 +9,9 @@
 // it never imports fosite), then hands the browser to the login and consent pages
 // of package web through a storage.AuthFlow and 303 redirects
 // (internal/session defines the flow states), and finishes the flow when
-// the browser comes back with ?flow=.
+// the browser comes back with ?flow=. The answer — code or error — is a
+// 303 to the redirect URI, or with response_mode=form_post the web/ui
+// form_post page (oauth.FormPost), which posts it under the strict CSP.
 //
 // It may import oauth, internal/{keys,session,secret}, storage and web/ui
 // (the HTML renderer); it must not import package web.
