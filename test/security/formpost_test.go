@@ -18,9 +18,13 @@ var (
 // server (its security-header middleware included) answers one page whose
 // single CSP allows the static script and form-action exactly the client's
 // origin, never inline script; the posted code redeems. OAuth 2.0 Form Post
-// Response Mode §2, RFC 9207 (iss).
+// Response Mode §2, RFC 9207 (iss). SQLite and Postgres.
 func TestFormPostUnderTheServersCSP(t *testing.T) {
-	s := newServer(t)
+	backends(t, nil, formPostUnderTheServersCSP)
+}
+
+func formPostUnderTheServersCSP(t *testing.T, s *srv) {
+	s = s.with(t)
 	const pw = "correct horse battery"
 	s.user("alice", pw)
 	c, sec := s.webClient("fp", true)
