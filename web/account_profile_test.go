@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/web"
 )
 
@@ -139,7 +140,7 @@ func TestAccountProfileAndEmailChange(t *testing.T) {
 // TestEmailChangeNeedsMail: with no way to deliver mail the form says so
 // and nothing is queued; the name still changes.
 func TestEmailChangeNeedsMail(t *testing.T) {
-	srv, store := newServerWith(t, func(d *web.Deps) { d.MailOff = true })
+	srv, store := newServerWith(t, func(d *web.Deps, _ storage.Store) { d.MailOff = true })
 	a := signIn(t, srv.URL, "Browser-A/1.0")
 	_, _, page := a.do(t, "GET", srv.URL+"/account", nil)
 	csrf := csrfRE.FindStringSubmatch(page)[1]

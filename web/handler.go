@@ -14,13 +14,12 @@ import (
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/internal/throttle"
-	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/web/ui"
 )
 
 // Deps are the dependencies of the web UI.
 type Deps struct {
-	Store    storage.Store
+	Store    Store
 	Sessions *session.Manager
 	// Issuer is the server's issuer URL (used by the demo app and to
 	// decide cookie security through Sessions).
@@ -63,7 +62,7 @@ type Deps struct {
 
 // Handler serves the web UI.
 type Handler struct {
-	store     storage.Store
+	store     Store
 	sessions  *session.Manager
 	issuer    string
 	log       *slog.Logger

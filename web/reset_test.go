@@ -19,10 +19,10 @@ import (
 func resetServer(t *testing.T, addrLimit int) (string, storage.Store) {
 	t.Helper()
 	var base string
-	_, st := newServerWith(t, func(d *web.Deps) {
+	_, st := newServerWith(t, func(d *web.Deps, full storage.Store) {
 		base = d.Issuer
-		d.App = app.New(d.Store, nil, cheap, nil).WithAccounts(app.AccountSettings{Issuer: d.Issuer, Signup: app.SignupOff}).
-			WithLimiter(throttle.NewLimiter(d.Store, time.Now), app.MailLimits{
+		d.App = app.New(full, nil, cheap, nil).WithAccounts(app.AccountSettings{Issuer: d.Issuer, Signup: app.SignupOff}).
+			WithLimiter(throttle.NewLimiter(full, time.Now), app.MailLimits{
 				PerAddress:   throttle.Rate{Max: addrLimit, Window: time.Hour},
 				PerRecipient: throttle.Rate{Max: 3, Window: time.Hour},
 			})
@@ -165,7 +165,7 @@ func TestForgotPasswordLimitPerAddress(t *testing.T) {
 // not offer a link that could never arrive.
 func TestForgotPasswordWithoutMail(t *testing.T) {
 	var base string
-	newServerWith(t, func(d *web.Deps) { base, d.MailOff = d.Issuer, true })
+	newServerWith(t, func(d *web.Deps, _ storage.Store) { base, d.MailOff = d.Issuer, true })
 	c := newClient()
 	if _, _, body := c.do(t, "GET", base+"/login", nil); strings.Contains(body, "forgot-link") {
 		t.Fatal("login page links Forgot password? with mail off")

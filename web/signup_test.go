@@ -16,10 +16,10 @@ import (
 func signupServer(t *testing.T, mode string) (string, storage.Store) {
 	t.Helper()
 	var base string
-	srv, st := newServerWith(t, func(d *web.Deps) {
+	srv, st := newServerWith(t, func(d *web.Deps, full storage.Store) {
 		base = d.Issuer
-		d.App = app.New(d.Store, nil, cheap, nil).WithAccounts(app.AccountSettings{Issuer: d.Issuer, Signup: mode})
-		d.Passwords = app.NewPasswords(d.Store, nil, cheap, nil).WithRequireVerifiedEmail(true)
+		d.App = app.New(full, nil, cheap, nil).WithAccounts(app.AccountSettings{Issuer: d.Issuer, Signup: mode})
+		d.Passwords = app.NewPasswords(full, nil, cheap, nil).WithRequireVerifiedEmail(true)
 	})
 	_ = srv
 	return base, st

@@ -32,8 +32,9 @@ func newServer(t *testing.T, guard ...throttle.Config) (*httptest.Server, storag
 	return newServerWith(t, nil, guard...)
 }
 
-// newServerWith is newServer with a last change to the dependencies.
-func newServerWith(t *testing.T, edit func(*web.Deps), guard ...throttle.Config) (*httptest.Server, storage.Store) {
+// newServerWith is newServer with a last change to the dependencies
+// (edit also gets the whole store, which Deps.Store no longer is).
+func newServerWith(t *testing.T, edit func(d *web.Deps, st storage.Store), guard ...throttle.Config) (*httptest.Server, storage.Store) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
@@ -59,7 +60,7 @@ func newServerWith(t *testing.T, edit func(*web.Deps), guard ...throttle.Config)
 		d.Throttle = throttle.New(store, store, guard[0], nil)
 	}
 	if edit != nil {
-		edit(&d)
+		edit(&d, store)
 	}
 	h, err := web.New(d)
 	if err != nil {
