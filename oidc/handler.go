@@ -14,7 +14,6 @@ import (
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
-	"github.com/sesameauth/sesame/storage"
 )
 
 // Endpoint paths.
@@ -27,7 +26,7 @@ const (
 // Deps are the dependencies of New.
 type Deps struct {
 	OAuth    *oauth.Handler
-	Store    storage.Store
+	Store    Store
 	Sessions *session.Manager
 	// Keys verifies id_token_hint on logout (any published key).
 	Keys   *keys.Manager
@@ -45,7 +44,7 @@ type Deps struct {
 // Handler serves the authorization, userinfo and logout endpoints.
 type Handler struct {
 	oauth    *oauth.Handler
-	store    storage.Store
+	store    Store
 	sessions *session.Manager
 	keys     *keys.Manager
 	issuer   string
