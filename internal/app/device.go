@@ -107,7 +107,7 @@ const (
 
 // Devices runs the verification side of the device flow.
 type Devices struct {
-	store storage.Store
+	store deviceStore
 	ring  *secret.Keyring
 	guard *throttle.Guard // nil: no brute-force guard (tests only)
 	log   *slog.Logger
@@ -116,7 +116,7 @@ type Devices struct {
 
 // NewDevices builds the device use cases. guard bounds wrong codes per
 // address; now may be nil.
-func NewDevices(store storage.Store, ring *secret.Keyring, guard *throttle.Guard, log *slog.Logger, now func() time.Time) *Devices {
+func NewDevices(store deviceStore, ring *secret.Keyring, guard *throttle.Guard, log *slog.Logger, now func() time.Time) *Devices {
 	if now == nil {
 		now = time.Now
 	}

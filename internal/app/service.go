@@ -13,7 +13,7 @@ import (
 
 // Service runs the administrative use cases against one store.
 type Service struct {
-	store storage.Store
+	store Store
 	ring  *secret.Keyring
 	pw    password.Params
 	now   func() time.Time
@@ -31,7 +31,7 @@ type Service struct {
 }
 
 // New builds a Service. now may be nil (time.Now).
-func New(store storage.Store, ring *secret.Keyring, pw password.Params, now func() time.Time) *Service {
+func New(store Store, ring *secret.Keyring, pw password.Params, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -40,7 +40,7 @@ func New(store storage.Store, ring *secret.Keyring, pw password.Params, now func
 
 // WithStore returns a copy of s, with every setting, on another store (the
 // admin API's wrapper that stamps audit events with the caller).
-func (s *Service) WithStore(st storage.Store) *Service {
+func (s *Service) WithStore(st Store) *Service {
 	c := *s
 	c.store = st
 	return &c
