@@ -113,12 +113,13 @@ func allowed(r rule, imp string) bool {
 
 type listed struct {
 	ImportPath string
+	Dir        string
 	Imports    []string
 }
 
 func listModule(t *testing.T) []listed {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", module+"/...")
+	cmd := exec.Command("go", "list", "-json=ImportPath,Dir,Imports", module+"/...")
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
