@@ -1,6 +1,8 @@
 // Package packagemap holds the one test of STYLE.md's package map: every
 // package of the module may import only what its row allows, so a
-// wrong-way import fails here rather than in review.
+// wrong-way import fails here rather than in review. stores_test.go holds
+// its storage rule: each consumer takes the narrow store it uses, the
+// whole storage.Store only the wiring.
 package packagemap
 
 import (
