@@ -83,12 +83,6 @@ type Config struct {
 	// is not verified (SESAME_REQUIRE_VERIFIED_EMAIL; the rule is
 	// app.Passwords'). Only used when Deps.Passwords is nil.
 	RequireVerifiedEmail bool
-
-	// ExtraDiscovery are metadata entries of endpoints mounted by other
-	// packages (authorization_endpoint, userinfo_endpoint,
-	// end_session_endpoint, registration_endpoint): only what is really
-	// mounted is advertised. They cannot override our own entries.
-	ExtraDiscovery map[string]any
 }
 
 // Deps are the dependencies of New.

@@ -182,12 +182,11 @@ func TestDPoPRefreshConfidentialClient(t *testing.T) {
 	})
 }
 
-func TestDPoPDiscovery(t *testing.T) {
+func TestDPoPMetadata(t *testing.T) {
 	e := newEnv(t, backends[0])
-	r := e.do(mustRequest(t, http.MethodGet, e.srv.URL+PathOIDCDiscovery))
-	algs, _ := r.body["dpop_signing_alg_values_supported"].([]any)
-	if len(algs) == 0 || algs[0] != "ES256" {
-		t.Fatalf("dpop_signing_alg_values_supported = %v", r.body["dpop_signing_alg_values_supported"])
+	// RFC 9449 §5.1: the proof algorithms, the verifier's preference first.
+	if algs := e.h.Metadata().DPoPSigningAlgValuesSupported; len(algs) == 0 || algs[0] != "ES256" {
+		t.Fatalf("DPoPSigningAlgValuesSupported = %v", algs)
 	}
 }
 

@@ -25,12 +25,9 @@ import (
 
 // Endpoint paths, relative to the issuer.
 const (
-	PathToken         = "/oauth2/token"
-	PathIntrospect    = "/oauth2/introspect"
-	PathRevoke        = "/oauth2/revoke"
-	PathJWKS          = "/.well-known/jwks.json"
-	PathOIDCDiscovery = "/.well-known/openid-configuration"
-	PathASMetadata    = "/.well-known/oauth-authorization-server"
+	PathToken      = "/oauth2/token"
+	PathIntrospect = "/oauth2/introspect"
+	PathRevoke     = "/oauth2/revoke"
 )
 
 // ScopeIntrospect lets a client introspect tokens issued to other clients
@@ -55,8 +52,6 @@ type Handler struct {
 	idAlgs   []string // algorithms with an active key
 	// idTokens signs ID tokens for grants of our own (device.go).
 	idTokens *openid.DefaultStrategy
-	// discovery is the serialized metadata document, built once.
-	discovery []byte
 }
 
 // New composes fosite and the endpoints. It fails when a dependency is
@@ -174,15 +169,10 @@ func New(d Deps) (*Handler, error) {
 	h.fcfg.TokenEndpointHandlers = append(h.fcfg.TokenEndpointHandlers, deviceGrantHandler{h: h})
 	// RFC 8693: token exchange, likewise (exchange.go).
 	h.fcfg.TokenEndpointHandlers = append(h.fcfg.TokenEndpointHandlers, exchangeGrantHandler{h: h})
-	doc, err := h.buildDiscovery()
-	if err != nil {
-		return nil, err
-	}
-	h.discovery = doc
 	return h, nil
 }
 
-// Mount registers the endpoints on r. Discovery advertises them as
+// Mount registers the endpoints on r. Metadata advertises them as
 // Config.Issuer + path, so r must be rooted at the issuer's path (the
 // engine itself for an issuer without a path).
 func (h *Handler) Mount(r gin.IRouter) {
@@ -191,9 +181,6 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, basicChallenge, h.revoke)
 	r.POST(PathDeviceAuthorization, basicChallenge, h.deviceAuthorization)
 	r.POST(PathPAR, basicChallenge, h.par)
-	r.GET(PathOIDCDiscovery, h.serveDiscovery)
-	r.GET(PathASMetadata, h.serveDiscovery)
-	r.GET(PathJWKS, h.serveJWKS)
 }
 
 // isRedirectURISecure is strict (https, or http on a loopback host, RFC 8252

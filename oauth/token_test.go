@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,22 +17,22 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
-// fetchJWKS gets the JWKS over HTTP.
+// fetchJWKS gets the published JWKS document, the bytes oidc serves at
+// jwks_uri.
 func (e *env) fetchJWKS() jose.JSONWebKeySet {
 	e.t.Helper()
-	res, err := http.Get(e.srv.URL + PathJWKS)
+	body, _, err := e.keys.JWKS(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer res.Body.Close()
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+	if err := json.Unmarshal(body, &set); err != nil {
 		e.t.Fatal(err)
 	}
 	return set
 }
 
-// verifyJWT checks a JWT against the JWKS fetched over HTTP with go-jose
+// verifyJWT checks a JWT against the published JWKS with go-jose
 // v4, independently of our signer, and returns its header and claims.
 func (e *env) verifyJWT(token string) (jose.Header, map[string]any) {
 	e.t.Helper()

@@ -153,7 +153,6 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 			Issuer: issuer, AccessTokenLifetime: 15 * time.Minute, RefreshTokenLifetime: time.Hour,
 			IDTokenLifetime: time.Hour, AuthCodeLifetime: cfg.authCodeLifetime, RotateRefreshTokens: true,
 			IDTokenSigningAlg: "ES256", AccessTokenSigningAlg: "ES256",
-			ExtraDiscovery: oidc.DiscoveryExtras(issuer),
 		},
 		Store: store, Keys: km, Ring: ring, PasswordParams: cheap, Logger: logger,
 	})

@@ -39,9 +39,19 @@ type Deps struct {
 	// RequireMFA and acr_values it decides which requests need two
 	// factors.
 	MFA app.MFAPolicy
+
+	// Registration is the URL of the dynamic client registration
+	// endpoint (RFC 7591, mounted by internal/admin) for the discovery
+	// documents; empty when none is mounted.
+	Registration string
+	// ClientIDMetadataDocuments says in discovery that a client_id may be
+	// the URL of the client's metadata document
+	// (SESAME_CLIENT_ID_METADATA_DOCUMENTS).
+	ClientIDMetadataDocuments bool
 }
 
-// Handler serves the authorization, userinfo and logout endpoints.
+// Handler serves the authorization, userinfo and logout endpoints, the
+// discovery documents and the JWKS (documents.go).
 type Handler struct {
 	oauth    *oauth.Handler
 	store    Store
@@ -52,6 +62,7 @@ type Handler struct {
 	cop      *http.CrossOriginProtection
 	idps     []string
 	mfa      app.MFAPolicy
+	docs     *documents
 }
 
 // New checks the dependencies and builds the handler.
@@ -78,6 +89,10 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	docs, err := newDocuments(d)
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
 		oauth:    d.OAuth,
 		store:    d.Store,
@@ -88,36 +103,19 @@ func New(d Deps) (*Handler, error) {
 		cop:      http.NewCrossOriginProtection(),
 		idps:     slices.Clone(d.UpstreamIDs),
 		mfa:      d.MFA,
+		docs:     docs,
 	}, nil
 }
 
-// Mount registers the endpoints. The authorization endpoint deliberately
-// gets no CORS headers: it is navigated to, never fetched.
+// Mount registers the endpoints and the documents. The authorization
+// endpoint deliberately gets no CORS headers: it is navigated to, never
+// fetched.
 func (h *Handler) Mount(r gin.IRouter) {
+	h.docs.mount(r)
 	r.GET(PathAuthorize, h.authorize)
 	r.POST(PathAuthorize, h.authorize)
 	r.GET(PathUserinfo, h.userinfo)
 	r.POST(PathUserinfo, h.userinfo)
 	r.GET(PathLogout, h.logout)
 	r.POST(PathLogout, h.logoutConfirm)
-}
-
-// DiscoveryExtras are the discovery entries of the endpoints this package
-// mounts, for oauth.Config.ExtraDiscovery.
-func (h *Handler) DiscoveryExtras() map[string]any { return DiscoveryExtras(h.issuer) }
-
-// DiscoveryExtras is the same, available before the handler exists (the
-// oauth handler, which oidc needs, is built with these entries).
-func DiscoveryExtras(issuer string) map[string]any {
-	iss := strings.TrimRight(issuer, "/")
-	return map[string]any{
-		"authorization_endpoint":  iss + PathAuthorize,
-		"userinfo_endpoint":       iss + PathUserinfo,
-		"end_session_endpoint":    iss + PathLogout,
-		"prompt_values_supported": []string{"none", "login", "consent"},
-		"acr_values_supported":    app.ACRValuesSupported,
-		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash",
-			"name", "preferred_username", "updated_at", "email", "email_verified", "groups"},
-		"authorization_response_iss_parameter_supported": true,
-	}
 }

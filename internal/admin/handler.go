@@ -125,17 +125,6 @@ func New(d Deps) (*Handler, error) {
 	}, nil
 }
 
-// DiscoveryExtras are the metadata entries of the endpoints this package
-// mounts (RFC 8414 §2), for oauth.Config.ExtraDiscovery.
-func (h *Handler) DiscoveryExtras() map[string]any { return DiscoveryExtras(h.issuer) }
-
-// DiscoveryExtras is the method's value for an issuer, for the composition
-// root, which needs it before the handler exists (the handler's token
-// verifier is built on the oauth handler that publishes the metadata).
-func DiscoveryExtras(issuer string) map[string]any {
-	return map[string]any{"registration_endpoint": strings.TrimRight(issuer, "/") + PathRegister}
-}
-
 // Mount registers /admin/* and /oauth2/register* on r.
 func (h *Handler) Mount(r gin.IRouter) {
 	reg := r.Group("", h.withOrigin)

@@ -22,16 +22,6 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 	}
 }
 
-func TestDiscoveryExtrasAdvertiseTheRegistrationEndpoint(t *testing.T) {
-	h := &Handler{issuer: "https://id.example.com"}
-	if got := h.DiscoveryExtras()["registration_endpoint"]; got != "https://id.example.com/oauth2/register" {
-		t.Fatalf("registration_endpoint %v", got)
-	}
-	if got := DiscoveryExtras("https://id.example.com/")["registration_endpoint"]; got != "https://id.example.com/oauth2/register" {
-		t.Fatalf("DiscoveryExtras(issuer) %v", got)
-	}
-}
-
 // TestStoreOutageIsAServerErrorWithoutDetail: an infrastructure failure
 // is a 500 server_error that says nothing about the database.
 func TestStoreOutageIsAServerErrorWithoutDetail(t *testing.T) {

@@ -109,7 +109,6 @@ func newCore(ctx context.Context, cfg config.Config, store storage.Store, ring *
 			AccessTokenFormat:     cfg.AccessTokenFormat,
 			IDTokenSigningAlg:     cfg.IDTokenSigningAlg,
 			AccessTokenSigningAlg: cfg.AccessTokenSigningAlg,
-			ExtraDiscovery:        discoveryExtras(cfg),
 			// RFC 9126 §5 (SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS).
 			RequirePushedAuthorizationRequests: cfg.RequirePushedAuthorizationRequests,
 			RequireVerifiedEmail:               cfg.RequireVerifiedEmail,
@@ -185,6 +184,10 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 	f.oidc, err = oidc.New(oidc.Deps{
 		OAuth: f.oauth, Store: clients, Sessions: f.sessions, Keys: f.keys,
 		Issuer: cfg.Issuer, Logger: s.Logger, UpstreamIDs: upstreamIDs, MFA: policy,
+		// Discovery advertises what is mounted: admin's registration
+		// endpoint (server.go mounts it always) and, when on, client ID
+		// metadata documents.
+		Registration: cfg.Issuer + admin.PathRegister, ClientIDMetadataDocuments: cfg.ClientIDMetadataDocuments,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -256,17 +259,6 @@ func (s *Server) buildFeatures(ctx context.Context) (*features, error) {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	return f, nil
-}
-
-// discoveryExtras are the endpoints mounted besides oauth's own, for the
-// discovery documents: only what is really served is advertised.
-func discoveryExtras(cfg config.Config) map[string]any {
-	m := oidc.DiscoveryExtras(cfg.Issuer)
-	for k, v := range admin.DiscoveryExtras(cfg.Issuer) {
-		m[k] = v
-	}
-	m["client_id_metadata_document_supported"] = cfg.ClientIDMetadataDocuments
-	return m
 }
 
 // revocationCacheTTL maps the setting (0 = off) to oauth.Config's (0 =

@@ -9,13 +9,14 @@ import (
 
 	"github.com/sesameauth/sesame/internal/httpx"
 	"github.com/sesameauth/sesame/internal/throttle"
+	"github.com/sesameauth/sesame/oidc"
 )
 
 // Route groups the protections apply to. Health, metrics, static files and
 // /admin (bearer-authenticated) are deliberately not rate-limited.
 var (
 	apiPaths = []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/userinfo",
-		"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"}
+		oidc.PathOIDCDiscovery, oidc.PathASMetadata, oidc.PathJWKS}
 	browserPaths  = []string{"/oauth2/authorize", "/login", "/consent", "/account", "/account/*", "/oauth2/logout"}
 	registerPaths = []string{"/oauth2/register", "/oauth2/register/*"}
 	// tokenPaths answer with credentials or personal data: never cached.

@@ -19,14 +19,17 @@ import (
 
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/secret"
+	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
+	"github.com/sesameauth/sesame/oidc"
 	"github.com/sesameauth/sesame/storage"
 	"github.com/sesameauth/sesame/storage/sqlite"
 )
 
 const audience = "https://api.example.test"
 
-// sesame is a real Sesame OAuth core on SQLite.
+// sesame is a real Sesame OAuth core on SQLite, with oidc for the
+// discovery document and the JWKS.
 type sesame struct {
 	t     testing.TB
 	URL   string
@@ -43,7 +46,7 @@ type countingTransport struct {
 }
 
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Path == oauth.PathJWKS {
+	if r.URL.Path == oidc.PathJWKS {
 		c.s.jwksFetches.Add(1)
 	}
 	return http.DefaultTransport.RoundTrip(r)
@@ -94,7 +97,13 @@ func startSesame(t testing.TB) *sesame {
 	if err != nil {
 		t.Fatalf("oauth.New: %v", err)
 	}
+	docs, err := oidc.New(oidc.Deps{OAuth: h, Store: store, Sessions: session.New(store, issuer, time.Hour, nil),
+		Keys: km, Issuer: issuer, Logger: logger})
+	if err != nil {
+		t.Fatalf("oidc.New: %v", err)
+	}
 	h.Mount(r)
+	docs.Mount(r)
 	srv.Start()
 	s := &sesame{t: t, URL: srv.URL, store: store, ring: ring, keys: km}
 	s.httpClient = &http.Client{Timeout: 10 * time.Second, Transport: countingTransport{s}}
