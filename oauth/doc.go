@@ -1,8 +1,9 @@
 // Package oauth is Sesame's OAuth 2.0 core, built on fosite v0.49: the
 // token (RFC 6749), introspection (RFC 7662) and revocation (RFC 7009)
-// endpoints, discovery metadata (OpenID Connect Discovery / RFC 8414) and
-// the JWKS, the fosite session type, the storage adapter, the token
-// strategy and the JWT signer. Package oidc builds the authorize endpoint,
+// endpoints, the metadata of those endpoints (metadata.go: Handler.Metadata,
+// typed; package oidc serves the discovery documents and the JWKS), the
+// fosite session type, the storage adapter, the token strategy and the JWT
+// signer. Package oidc builds the authorize endpoint,
 // ID-token claims, userinfo and logout on top of the narrow functions of
 // authorize.go (ParseAuthorizeRequest, IssueCode, AuthorizeFailure) and
 // VerifyAccessToken; no fosite type and none of the request-state ritual

@@ -1,8 +1,12 @@
 // Package oidc owns the browser-facing half of the protocol: the
 // authorization endpoint (GET|POST /oauth2/authorize, code flow only), the
 // ID-token claims of the grant it hands to oauth, the UserInfo endpoint
-// and RP-initiated logout (/oauth2/logout), plus the discovery entries of
-// those endpoints.
+// and RP-initiated logout (/oauth2/logout), and the documents
+// (documents.go): the discovery document at
+// /.well-known/openid-configuration and /.well-known/oauth-authorization-server
+// (oauth's Metadata plus the entries of these endpoints and the typed
+// entries of Deps, serialized once in New) and the JWKS at
+// /.well-known/jwks.json (internal/keys' precomputed bytes and ETag).
 //
 // The authorization endpoint validates a request through package oauth's
 // narrow seam (oauth.ParseAuthorizeRequest, IssueCode, AuthorizeFailure;
