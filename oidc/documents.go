@@ -86,7 +86,7 @@ func newDocuments(d Deps) (*documents, error) {
 		PromptValuesSupported: []string{"none", "login", "consent"},
 		ACRValuesSupported:    app.ACRValuesSupported,
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash",
-			"name", "preferred_username", "email", "email_verified", "groups"},
+			"name", "preferred_username", "updated_at", "email", "email_verified", "groups"},
 		ClientIDMetadataDocumentSupported: d.ClientIDMetadataDocuments,
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
