@@ -39,7 +39,7 @@ type Deps struct {
 	// wrapper that stamps each audit event with the caller's IP address and
 	// user agent.
 	App    *app.Service
-	Store  storage.Store
+	Store  Store
 	Keys   KeyManager
 	Tokens TokenVerifier
 	Ring   *secret.Keyring
@@ -62,7 +62,7 @@ type Deps struct {
 // Handler serves /admin/ and /oauth2/register.
 type Handler struct {
 	svc    *app.Service
-	store  storage.Store
+	store  Store
 	keys   KeyManager
 	tokens TokenVerifier
 	ring   *secret.Keyring
@@ -206,7 +206,7 @@ func (h *Handler) withOrigin(c *gin.Context) {
 // auditOriginStore stamps every audit event written with a request context
 // with the caller's IP and user agent; app's use cases write their events
 // through it without knowing about HTTP.
-type auditOriginStore struct{ storage.Store }
+type auditOriginStore struct{ Store }
 
 func (s auditOriginStore) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
 	if o, ok := ctx.Value(originKey{}).(origin); ok {
