@@ -14,7 +14,6 @@ import (
 	"github.com/sesameauth/sesame/internal/password"
 	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/internal/throttle"
-	"github.com/sesameauth/sesame/storage"
 )
 
 // Access token formats (Config.AccessTokenFormat, storage.Client.AccessTokenFormat).
@@ -88,7 +87,7 @@ type Config struct {
 // Deps are the dependencies of New.
 type Deps struct {
 	Config Config
-	Store  storage.Store
+	Store  Store
 	Keys   *keys.Manager
 	Ring   *secret.Keyring
 	// PasswordParams and Throttle build Passwords when it is nil.

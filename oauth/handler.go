@@ -20,7 +20,6 @@ import (
 	"github.com/sesameauth/sesame/internal/dpop"
 	"github.com/sesameauth/sesame/internal/keys"
 	"github.com/sesameauth/sesame/internal/secret"
-	"github.com/sesameauth/sesame/storage"
 )
 
 // Endpoint paths, relative to the issuer.
@@ -39,7 +38,7 @@ const ScopeIntrospect = "sesame:introspect"
 // discovery and JWKS endpoints.
 type Handler struct {
 	cfg      Config
-	store    storage.Store
+	store    Store
 	keys     *keys.Manager
 	ring     *secret.Keyring
 	logger   *slog.Logger

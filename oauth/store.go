@@ -20,7 +20,80 @@ import (
 	"github.com/sesameauth/sesame/storage"
 )
 
-// fositeStore adapts storage.Store to the storage interfaces of the fosite
+// Store is what oauth reads and writes itself; storage.Store (the wiring
+// type) satisfies it, and so does internal/cimd's Store, the decorator the
+// server passes in (its GetClient also answers URL client ids). The
+// password check and the resource rule are internal/app's: oauth hands
+// them this store.
+type Store interface {
+	// fosite's BeginTX/Commit/Rollback, the refresh and revocation
+	// transactions (storage.InTx), and the revocation cache and token
+	// batcher, which must not see or leave a caller's transaction.
+	storage.Transactor
+
+	// Codes, tokens and pushed requests by hashed signature: the fosite
+	// adapter's records, the refresh grant's rotation, revocation of a
+	// family, DRF key import; CreateTokens group-commits the opaque
+	// client_credentials rows (batch.go).
+	CreateToken(ctx context.Context, rec storage.TokenRecord) error
+	CreateTokens(ctx context.Context, recs []storage.TokenRecord) error
+	GetToken(ctx context.Context, kind storage.TokenKind, signature string) (storage.TokenRecord, error)
+	DeleteToken(ctx context.Context, kind storage.TokenKind, signature string) error
+	DeactivateToken(ctx context.Context, kind storage.TokenKind, signature string, at time.Time, successor []byte) error
+	DeactivateByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) (int, error)
+	ListByRequestID(ctx context.Context, kind storage.TokenKind, requestID string) ([]storage.TokenRecord, error)
+
+	// Grant families: created and touched with their tokens, locked before
+	// a refresh, revoked by the endpoint, reuse detection and
+	// Handler.RevokeGrants; a client's revocation instant reaches its
+	// grantless tokens.
+	CreateGrant(ctx context.Context, g storage.Grant) error
+	GetGrant(ctx context.Context, requestID string) (storage.Grant, error)
+	LockGrant(ctx context.Context, requestID string) error
+	TouchGrant(ctx context.Context, requestID string, lastUsed, expiresAt time.Time) error
+	RevokeGrant(ctx context.Context, requestID, reason string, at time.Time) error
+	RevokeGrants(ctx context.Context, f storage.GrantFilter, reason string, at time.Time) ([]string, error)
+	ClientTokensRevokedAt(ctx context.Context, clientID string) (time.Time, error)
+
+	// Client-assertion jti replay and the JWT access-token denylist; the
+	// epoch tells the revocation cache a revoking write committed.
+	ClaimNonce(ctx context.Context, ns, value string, exp time.Time) error
+	NonceExists(ctx context.Context, ns, value string, now time.Time) (bool, error)
+	RevocationEpoch() uint64
+
+	// Who a token is for: the client (fosite's ClientManager, RequireMFA),
+	// the user of a personal token or an approved device request and the
+	// sign-in behind it (auth_time, amr), the groups claim (own groups and
+	// upstream identities' groups), the factors that keep a user out of
+	// the password grant, and the registered APIs of `resource`
+	// (app.ResolveTargets).
+	GetClient(ctx context.Context, id string) (storage.Client, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	GetSession(ctx context.Context, id string) (storage.LoginSession, error)
+	ListUserGroups(ctx context.Context, userID string) ([]storage.Group, error)
+	ListUserIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
+	ListFactors(ctx context.Context, userID string) ([]storage.Factor, error)
+	GetResourceByURI(ctx context.Context, uri string) (storage.Resource, error)
+
+	// The device authorization grant (RFC 8628): the request, the
+	// device's polls and the one redemption.
+	CreateDeviceGrant(ctx context.Context, g storage.DeviceGrant) error
+	PollDeviceGrant(ctx context.Context, deviceCodeHash string, at time.Time, bump time.Duration) (storage.DeviceGrant, bool, error)
+	RedeemDeviceGrant(ctx context.Context, deviceCodeHash string) error
+
+	// Building Passwords when Deps.Passwords is nil (app.NewPasswords,
+	// with the Transactor and GetUser above).
+	GetUserByUsername(ctx context.Context, username string) (storage.User, error)
+	UpdateUser(ctx context.Context, u storage.User) error
+	RecordLogin(ctx context.Context, id string, at time.Time) error
+
+	// The login throttle gate reads the counters internal/throttle writes
+	// (throttle.go); the endpoints' audit events.
+	GetFailures(ctx context.Context, key string) (storage.FailureCounter, error)
+	AppendAudit(ctx context.Context, e storage.AuditEvent) error
+}
+
+// fositeStore adapts Store to the storage interfaces of the fosite
 // handlers we compose. Every signature and code is hashed
 // (secret.HashToken) before it reaches storage, and requests are sealed
 // (ring.Seal) because sessions carry personal data.
@@ -29,7 +102,7 @@ import (
 // neither NotFound nor Conflict is an infrastructure failure, recorded in
 // the request state so the endpoint answers 5xx whatever fosite made of it.
 type fositeStore struct {
-	s          storage.Store
+	s          Store
 	ring       *secret.Keyring
 	cfg        *Config
 	passwords  *app.Passwords // the password grant's check
@@ -49,6 +122,8 @@ type fositeStore struct {
 }
 
 var (
+	_ Store = storage.Store(nil)
+
 	_ fosite.ClientManager                                = (*fositeStore)(nil)
 	_ oauth2.CoreStorage                                  = (*fositeStore)(nil)
 	_ oauth2.TokenRevocationStorage                       = (*fositeStore)(nil)

@@ -59,7 +59,7 @@ func (e *lockedError) Error() string {
 // switched off: every method is then a no-op.
 type gate struct {
 	guard  *throttle.Guard
-	store  storage.ThrottleStore
+	store  failureReader
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -67,8 +67,14 @@ type gate struct {
 	clean map[string]time.Time // key → known to have no counter until
 }
 
+// failureReader is the part of storage the gate reads: the counters that
+// g (internal/throttle) writes.
+type failureReader interface {
+	GetFailures(ctx context.Context, key string) (storage.FailureCounter, error)
+}
+
 // newGate returns nil when g is nil or disabled.
-func newGate(g *throttle.Guard, s storage.Store, logger *slog.Logger, now func() time.Time) *gate {
+func newGate(g *throttle.Guard, s failureReader, logger *slog.Logger, now func() time.Time) *gate {
 	if g == nil || !g.Config().Enabled {
 		return nil
 	}
