@@ -3,7 +3,6 @@ package oidc_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,11 +20,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesameauth/sesame/internal/keys"
-	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/oidc"
-	"github.com/sesameauth/sesame/storage/sqlite"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata (or SESAME_UPDATE_GOLDEN=1)")
@@ -45,20 +42,7 @@ type docsEnv struct {
 func newDocsEnv(t *testing.T, mutate func(*oauth.Config, *oidc.Deps)) *docsEnv {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	ring, err := secret.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, ring := testStore(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	km, err := keys.New(ctx, store, ring, keys.Options{Algorithms: keys.Supported(), Logger: logger})
 	if err != nil {
@@ -175,15 +159,7 @@ func TestDiscoveryAdvertisesOnlyWhatIsMounted(t *testing.T) {
 // oidc's issuer, so the two must agree.
 func TestNewRejectsAnotherIssuer(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ring, _ := secret.New(bytes.Repeat([]byte("k"), 32))
+	store, ring := testStore(t)
 	km, err := keys.New(ctx, store, ring, keys.Options{Algorithms: []string{keys.ES256}})
 	if err != nil {
 		t.Fatal(err)

@@ -116,20 +116,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 		o(&cfg)
 	}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
-	if err != nil {
-		t.Fatalf("sqlite open: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	ring, err := secret.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, ring := testStore(t)
 
 	var mu sync.RWMutex
 	var router http.Handler = http.NotFoundHandler()
@@ -423,4 +410,26 @@ func codeFrom(t *testing.T, e *env, a *authRequest, resp *http.Response, body st
 		t.Fatal("no code in the authorization response")
 	}
 	return q.Get("code")
+}
+
+// testStore is a migrated SQLite store in a temporary directory, closed
+// when the test ends, and a keyring with a random secret.
+func testStore(tb testing.TB) (*sqlite.Store, *secret.Keyring) {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "sesame.db"))
+	if err != nil {
+		tb.Fatalf("sqlite open: %v", err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	ring, err := secret.New(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store, ring
 }

@@ -2,12 +2,10 @@ package oidc_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +13,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesameauth/sesame/internal/keys"
-	"github.com/sesameauth/sesame/internal/secret"
 	"github.com/sesameauth/sesame/internal/session"
 	"github.com/sesameauth/sesame/oauth"
 	"github.com/sesameauth/sesame/oidc"
 	"github.com/sesameauth/sesame/storage"
-	"github.com/sesameauth/sesame/storage/sqlite"
 )
 
 // FuzzAuthorizeRequest sends arbitrary query strings (GET) and form bodies
@@ -30,20 +26,7 @@ import (
 func FuzzAuthorizeRequest(f *testing.F) {
 	const issuer = "http://127.0.0.1:9"
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "sesame.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		f.Fatal(err)
-	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	ring, err := secret.New(raw)
-	if err != nil {
-		f.Fatal(err)
-	}
+	store, ring := testStore(f)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	km, err := keys.New(ctx, store, ring, keys.Options{Algorithms: []string{keys.ES256}, Logger: logger})
 	if err != nil {
