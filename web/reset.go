@@ -4,9 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/sesameauth/sesame/internal/app"
+	"github.com/sesameauth/sesame/internal/throttle"
 	"github.com/sesameauth/sesame/web/ui"
 )
 
@@ -156,10 +156,6 @@ func (h *Handler) tooMany(w http.ResponseWriter, err error) bool {
 	if !errors.As(err, &rl) {
 		return false
 	}
-	secs := int(time.Until(rl.Until).Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("Retry-After", strconv.Itoa(throttle.RetryAfter(rl.Until, h.now())))
 	return true
 }

@@ -70,9 +70,6 @@ func (s *Service) ForgotPassword(ctx context.Context, in ForgotRequest) error {
 	if lifetime <= 0 {
 		lifetime = s.Accounts().ResetLifetime
 	}
-	if lifetime <= 0 { // WithAccounts not called
-		lifetime = DefaultResetLifetime
-	}
 	targets, err := s.resetTargets(ctx, id)
 	if err != nil {
 		return err

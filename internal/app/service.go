@@ -35,7 +35,8 @@ func New(store Store, ring *secret.Keyring, pw password.Params, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength, mailLimits: DefaultMailLimits}
+	return &Service{store: store, ring: ring, pw: pw, now: now, minPassword: DefaultPasswordMinLength, mailLimits: DefaultMailLimits,
+		accounts: AccountSettings{}.withDefaults()}
 }
 
 // WithStore returns a copy of s, with every setting, on another store (the

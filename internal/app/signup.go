@@ -60,6 +60,14 @@ type AccountSettings struct {
 
 // WithAccounts sets the account settings. Call it before use.
 func (s *Service) WithAccounts(a AccountSettings) *Service {
+	s.accounts = a.withDefaults()
+	return s
+}
+
+// withDefaults fills in what a is silent on: sign-up off and the default
+// link lifetimes. New applies it too, so a Service never holds a zero
+// lifetime (a link that would expire as it is made).
+func (a AccountSettings) withDefaults() AccountSettings {
 	a.Issuer = strings.TrimRight(a.Issuer, "/")
 	if a.Signup == "" {
 		a.Signup = SignupOff
@@ -73,18 +81,12 @@ func (s *Service) WithAccounts(a AccountSettings) *Service {
 	if a.ResetLifetime <= 0 {
 		a.ResetLifetime = DefaultResetLifetime
 	}
-	s.accounts = a
-	return s
-}
-
-// Accounts returns the account settings (Signup is never "").
-func (s *Service) Accounts() AccountSettings {
-	a := s.accounts
-	if a.Signup == "" {
-		a.Signup = SignupOff
-	}
 	return a
 }
+
+// Accounts returns the account settings (Signup is never "", no lifetime
+// is zero).
+func (s *Service) Accounts() AccountSettings { return s.accounts }
 
 // Errors of the account use cases.
 var (
