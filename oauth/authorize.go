@@ -285,7 +285,11 @@ func (h *Handler) AuthorizeFailure(a *AuthorizeRequest, err error) AuthorizeFail
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	f := AuthorizeFailure{Code: rfc.ErrorField, Description: rfc.DescriptionField, Hint: rfc.HintField, Status: rfc.CodeField}
-	if a == nil || a.ar == nil || !a.ar.IsRedirectURIValid() || a.ar.GetRedirectURI() == nil {
+	if a == nil {
+		return f
+	}
+	u := a.RedirectURI()
+	if u == nil {
 		return f
 	}
 	params := rfc.ToValues()
@@ -297,13 +301,11 @@ func (h *Handler) AuthorizeFailure(a *AuthorizeRequest, err error) AuthorizeFail
 		f.FormPost = newFormPost(a, params)
 		return f
 	}
-	u := *a.ar.GetRedirectURI()
-	u.Fragment = ""
 	q := u.Query()
 	for k, vs := range params {
 		q[k] = vs
 	}
 	u.RawQuery = q.Encode()
-	f.RedirectTo = &u
+	f.RedirectTo = u
 	return f
 }

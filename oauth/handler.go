@@ -35,7 +35,8 @@ const ScopeIntrospect = "sesame:introspect"
 
 // Handler is the OAuth 2.0 core: fosite composed with Sesame's storage,
 // token strategy and signers, and the token, introspection, revocation,
-// discovery and JWKS endpoints.
+// device authorization and PAR endpoints (their metadata: Metadata; the
+// documents and the JWKS are oidc's).
 type Handler struct {
 	cfg      Config
 	store    Store
