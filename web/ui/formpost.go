@@ -14,13 +14,7 @@ import (
 // Continue button does the same.
 const FormPostScriptPath = "/static/formpost.js"
 
-var formPostScript = func() []byte {
-	b, err := staticFS.ReadFile("static/formpost.js")
-	if err != nil {
-		panic(err)
-	}
-	return b
-}()
+var formPostScript = mustStatic("static/formpost.js")
 
 // FormField is one hidden input of the form_post page.
 type FormField struct{ Name, Value string }

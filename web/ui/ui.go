@@ -166,13 +166,17 @@ const LogoPath = "/static/logo"
 // ceremonies (static, embedded, same for every theme).
 const PasskeyScriptPath = "/static/passkeys.js"
 
-var passkeyScript = func() []byte {
-	b, err := staticFS.ReadFile("static/passkeys.js")
+var passkeyScript = mustStatic("static/passkeys.js")
+
+// mustStatic reads an embedded file at start-up (a missing one is a build
+// mistake).
+func mustStatic(name string) []byte {
+	b, err := staticFS.ReadFile(name)
 	if err != nil {
 		panic(err)
 	}
 	return b
-}()
+}
 
 // Static serves the theme's stylesheet and logo, and the passkey and
 // form_post scripts, under /static/.
